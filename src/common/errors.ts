@@ -1,0 +1,68 @@
+/**
+ * Every error GopherShip raises on purpose carries a stable `GS_*` code. Codes are part of
+ * the operator contract (logs, CLI output, docs/errors.md); they are mapped to gRPC or HTTP
+ * statuses only at the edge that talks to a client.
+ */
+export class GopherShipError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export class ConfigError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_CONFIG_INVALID', message);
+  }
+}
+
+export class NativeLoadError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_NATIVE_LOAD', message, { cause });
+  }
+}
+
+export class InvalidArgumentError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_INVALID_ARGUMENT', message);
+  }
+}
+
+export class RingCorruptError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_RING_CORRUPT', message);
+  }
+}
+
+export class RingTooSmallError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_RING_TOO_SMALL', message);
+  }
+}
+
+export class ListenError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_LISTEN_FAILED', message, { cause });
+  }
+}
+
+export class PoisonRecordError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_POISON_RECORD', message, { cause });
+  }
+}
+
+/** "Expected X for Y but received Z": one message shape for every argument check. */
+export function invalidArgument(expected: string, name: string, actual: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}
