@@ -66,3 +66,35 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * A system call made through the native addon failed. `errno` is the symbolic name
+ * ('EINVAL', 'EADDRINUSE') so callers can branch on the cause without parsing the message.
+ */
+export class SyscallError extends GopherShipError {
+  readonly errno: string;
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: string, message: string, cause?: unknown) {
+    super('GS_SYSCALL', message, { cause });
+    this.syscall = syscall;
+    this.errno = errno;
+  }
+}
+
+/**
+ * An output file could not be opened, written or rotated. Whatever the batch was, it is not
+ * in the file (a partly written batch is cut off again), so the caller may retry it whole.
+ */
+export class SinkIoError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_SINK_IO', message, { cause });
+  }
+}
+
+/** A write reached an output file after close(): a shutdown-ordering bug, never retryable. */
+export class SinkClosedError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_SINK_CLOSED', message);
+  }
+}

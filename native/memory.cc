@@ -1,0 +1,45 @@
+#include "addon.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+Napi::Value MapShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = info[0].As<Napi::String>();
+  const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) ThrowErrno(env, errno, "open", path);
+  auto fail = [&](const char* syscall) {
+    const int err = errno;
+    close(fd);
+    ThrowErrno(env, err, syscall, path);
+  };
+  struct stat status;
+  if (fstat(fd, &status) < 0) fail("fstat");
+  // Only ever grow: a ring file that is mapped smaller than it is may still hold unread data.
+  if (static_cast<size_t>(status.st_size) < bytes && ftruncate(fd, static_cast<off_t>(bytes)) < 0) fail("ftruncate");
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) fail("mmap");
+  // The mapping holds its own reference to the file, so the descriptor is not needed any more.
+  close(fd);
+  return Napi::ArrayBuffer::New(env, data, bytes, [bytes](Napi::Env, void* mapped) { munmap(mapped, bytes); });
+}
+
+Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  const size_t alignment = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+  void* data = nullptr;
+  // posix_memalign reports failure through its return value, not errno.
+  const int err = posix_memalign(&data, alignment, bytes);
+  if (err != 0) ThrowErrno(env, err, "posix_memalign", std::to_string(bytes) + ", " + std::to_string(alignment));
+  // JS code assumes a fresh ArrayBuffer is zeroed; heap memory would also leak old contents.
+  std::memset(data, 0, bytes);
+  return Napi::ArrayBuffer::New(env, data, bytes, [](Napi::Env, void* memory) { std::free(memory); });
+}

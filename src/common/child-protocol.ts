@@ -1,0 +1,24 @@
+/**
+ * Messages on the IPC channel between the supervisor and its children. Bulk bytes never
+ * travel here (they go through the rings); this is control only, a closed set of types.
+ */
+import type { Config } from './config';
+
+export type ChildRole = 'ingest' | 'export';
+
+/** Supervisor -> child. */
+export type SupervisorMessage = { type: 'shutdown'; graceMs: number };
+
+/** Child -> supervisor. */
+export type ChildMessage = { type: 'ready' } | { type: 'drained' };
+
+/** What a child is told at fork time, through its environment. */
+export interface ChildSpec {
+  role: ChildRole;
+  index: number;
+  config: Config;
+  /** Listening Unix socket fds handed down by the supervisor, by listen address. */
+  inheritedFds: Record<string, number>;
+}
+
+export const CHILD_SPEC_ENV = 'GS_CHILD_SPEC';

@@ -1,0 +1,70 @@
+/**
+ * The lifecycle every child process shares, written once: read the spec the supervisor put
+ * in the environment, start, tell the supervisor it is ready, and on a shutdown message (or
+ * SIGTERM, the supervisor's escalation) close gracefully and exit 0. A child whose
+ * supervisor vanished exits too: rings and the vault persist, and the next supervisor
+ * starts fresh children that resume from them.
+ */
+import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
+import { createLogger, setLogLevel, type Logger } from './log';
+
+export interface ChildService {
+  /** Graceful: finish what is in hand within graceMs. Called once. */
+  close(graceMs: number): Promise<void>;
+}
+
+export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildService>): void {
+  const raw = process.env[CHILD_SPEC_ENV];
+  if (raw === undefined || process.send === undefined) {
+    process.stderr.write('this program is started by `gophership run`, not directly\n');
+    process.exit(2);
+  }
+  const spec = JSON.parse(raw) as ChildSpec;
+  setLogLevel(spec.config.log_level);
+  const log = createLogger(`${spec.role}-${spec.index}`);
+
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });
+    process.exit(1);
+  });
+  // Ctrl-C reaches the whole process group; the supervisor orders the shutdown.
+  process.on('SIGINT', () => {});
+
+  let service: ChildService | undefined;
+  let closing: Promise<void> | undefined;
+  const shutdown = (graceMs: number, reason: string): void => {
+    if (closing !== undefined) return;
+    log.info('shutting down', { reason, graceMs });
+    closing = (service?.close(graceMs) ?? Promise.resolve()).then(
+      () => {
+        send({ type: 'drained' });
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+
+  process.on('message', (msg: SupervisorMessage) => {
+    if (msg.type === 'shutdown') shutdown(msg.graceMs, 'supervisor');
+  });
+  process.on('SIGTERM', () => shutdown(spec.config.supervisor.shutdown_timeout_ms, 'SIGTERM'));
+  process.on('disconnect', () => shutdown(1000, 'supervisor gone'));
+
+  start(spec, log).then(
+    (s) => {
+      service = s;
+      send({ type: 'ready' });
+    },
+    (err: unknown) => {
+      log.error('failed to start', { err });
+      process.exit(1);
+    },
+  );
+}
+
+function send(msg: ChildMessage): void {
+  if (process.connected) process.send?.(msg);
+}

@@ -1,0 +1,177 @@
+/**
+ * The OTLP logs messages and the google.rpc status messages, loaded once from proto/ by
+ * protobufjs reflection. Reflection (rather than generated static code) keeps proto/ the
+ * only source of truth; protobufjs still compiles a specialised decoder per type on first use.
+ */
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+import { PoisonRecordError, invalidArgument } from './errors';
+
+// Compiled to dist/src/common/, so the package root is three levels up.
+const PROTO_DIR = path.join(__dirname, '../../../proto');
+
+const root = new protobuf.Root();
+// google/protobuf/{any,duration}.proto never reach this: protobufjs serves them from its
+// bundled copies before asking resolvePath.
+root.resolvePath = (_origin, target) => path.resolve(PROTO_DIR, target);
+root.loadSync([
+  'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+  'google/rpc/status.proto',
+  'google/rpc/error_details.proto',
+]);
+
+export const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+export const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
+export const Status = root.lookupType('google.rpc.Status');
+export const RetryInfo = root.lookupType('google.rpc.RetryInfo');
+
+/**
+ * A 64-bit integer as protobufjs hands it out: a Long while the `long` package loads (it is
+ * a dependency of protobufjs, so in practice always), a plain number otherwise.
+ */
+export type Int64 = protobuf.Long | number;
+
+/*
+ * The shape of a decoded request. Decoded messages inherit defaults from their prototype, so
+ * scalars, bytes and repeated fields always read as a value (0, '', empty) while absent
+ * message fields read as null. Bytes fields are views into the decoded input, not copies.
+ */
+
+export type AnyValueCase = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
+
+export interface OtlpAnyValue {
+  /** Which member of the oneof is set; undefined for an empty AnyValue. */
+  readonly value: AnyValueCase | undefined;
+  readonly stringValue: string;
+  readonly boolValue: boolean;
+  readonly intValue: Int64;
+  readonly doubleValue: number;
+  readonly arrayValue: { readonly values: readonly OtlpAnyValue[] } | null;
+  readonly kvlistValue: { readonly values: readonly OtlpKeyValue[] } | null;
+  readonly bytesValue: Uint8Array;
+}
+
+export interface OtlpKeyValue {
+  readonly key: string;
+  readonly value: OtlpAnyValue | null;
+}
+
+export interface OtlpEntityRef {
+  readonly schemaUrl: string;
+  readonly type: string;
+  readonly idKeys: readonly string[];
+  readonly descriptionKeys: readonly string[];
+}
+
+export interface OtlpResource {
+  readonly attributes: readonly OtlpKeyValue[];
+  readonly droppedAttributesCount: number;
+  readonly entityRefs: readonly OtlpEntityRef[];
+}
+
+export interface OtlpInstrumentationScope {
+  readonly name: string;
+  readonly version: string;
+  readonly attributes: readonly OtlpKeyValue[];
+  readonly droppedAttributesCount: number;
+}
+
+export interface OtlpLogRecord {
+  readonly timeUnixNano: Int64;
+  readonly observedTimeUnixNano: Int64;
+  readonly severityNumber: number;
+  readonly severityText: string;
+  readonly body: OtlpAnyValue | null;
+  readonly attributes: readonly OtlpKeyValue[];
+  readonly droppedAttributesCount: number;
+  readonly flags: number;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly eventName: string;
+}
+
+export interface OtlpScopeLogs {
+  readonly scope: OtlpInstrumentationScope | null;
+  readonly logRecords: readonly OtlpLogRecord[];
+  readonly schemaUrl: string;
+}
+
+export interface OtlpResourceLogs {
+  readonly resource: OtlpResource | null;
+  readonly scopeLogs: readonly OtlpScopeLogs[];
+  readonly schemaUrl: string;
+}
+
+export interface OtlpLogsRequest {
+  readonly resourceLogs: readonly OtlpResourceLogs[];
+}
+
+const TRACE_ID_BYTES = 16;
+const SPAN_ID_BYTES = 8;
+
+/**
+ * Decodes a serialized ExportLogsServiceRequest. Anything protobufjs refuses (truncation, bad
+ * wire types, invalid UTF-8 in strings, nesting deeper than protobufjs's recursion limit of
+ * 100 messages) and any trace/span id of the wrong length is poison: retrying cannot fix it.
+ */
+export function decodeLogsRequest(bytes: Uint8Array): OtlpLogsRequest {
+  // A Buffer makes protobufjs pick its BufferReader, whose string decoding is native.
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let request: OtlpLogsRequest;
+  try {
+    request = ExportLogsServiceRequest.decode(buffer) as unknown as OtlpLogsRequest;
+  } catch (err) {
+    throw new PoisonRecordError(`malformed ExportLogsServiceRequest (${bytes.byteLength} bytes): ${(err as Error).message}`, err);
+  }
+  checkIds(request);
+  return request;
+}
+
+// The OTel collector rejects a request whose ids have the wrong length, so a line carrying
+// one would poison whatever reads our output; better to refuse it here, once.
+function checkIds(request: OtlpLogsRequest): void {
+  for (const resourceLogs of request.resourceLogs) {
+    for (const scopeLogs of resourceLogs.scopeLogs) {
+      for (const record of scopeLogs.logRecords) {
+        const traceIdLength = record.traceId.length;
+        const spanIdLength = record.spanId.length;
+        if ((traceIdLength !== 0 && traceIdLength !== TRACE_ID_BYTES) || (spanIdLength !== 0 && spanIdLength !== SPAN_ID_BYTES)) {
+          throw new PoisonRecordError(
+            `log record has a ${traceIdLength}-byte trace_id and a ${spanIdLength}-byte span_id; ids must be empty or ${TRACE_ID_BYTES} and ${SPAN_ID_BYTES} bytes`,
+          );
+        }
+      }
+    }
+  }
+}
+
+const TWO_POW_32 = 2n ** 32n;
+
+/** Decimal text of a 64-bit field, exact for the whole int64 and uint64 range. */
+export function int64ToDecimal(value: Int64): string {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
+  const { low, high } = value;
+  // Most counters and small ints fit in the low word; skip the BigInt for them.
+  if (high === 0 && low >= 0) return String(low);
+  const bits = BigInt(high >>> 0) * TWO_POW_32 + BigInt(low >>> 0);
+  return (value.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
+}
+
+const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * A serialized google.rpc.Status carrying a RetryInfo, for the grpc-status-details-bin
+ * trailer: OTLP clients honour its retry_delay instead of their own backoff. The delay is
+ * rounded to whole milliseconds; finer precision means nothing to a retrying client.
+ */
+export function encodeRetryableStatus(code: number, message: string, retryDelayMs: number): Buffer {
+  if (!Number.isInteger(code) || code < 0 || code > 0x7fffffff) throw invalidArgument('a gRPC status code', 'code', code);
+  if (!(retryDelayMs >= 0 && retryDelayMs <= Number.MAX_SAFE_INTEGER)) throw invalidArgument('a delay in milliseconds >= 0', 'retryDelayMs', retryDelayMs);
+  const delayMs = Math.round(retryDelayMs);
+  const retryInfo = RetryInfo.encode({
+    retryDelay: { seconds: Math.floor(delayMs / 1000), nanos: (delayMs % 1000) * 1_000_000 },
+  }).finish();
+  // protobufjs's bundled Any keeps its snake_case field name; only parsed .proto files are camelCased.
+  const status = Status.encode({ code, message, details: [{ type_url: RETRY_INFO_TYPE_URL, value: retryInfo }] }).finish();
+  return Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+}

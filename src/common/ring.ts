@@ -1,0 +1,261 @@
+/**
+ * Single-producer single-consumer ring of framed records in shared memory.
+ *
+ * The memory is a file in a tmpfs directory mapped by both processes, so a record that was
+ * published survives the death of either side: the writer's successor appends after `tail`,
+ * the reader's successor starts again at `head`.
+ *
+ *   file:  [ header page (4 KiB) ][ data area: capacity bytes, a power of two ]
+ *   header: magic, version, capacity | head (own cache line) | tail (own cache line) | sleeping
+ *
+ *            head (reader commits)         tail (writer publishes)
+ *              v                             v
+ *   data: ... [rec][rec][rec][rec][rec][rec] ...free...
+ *
+ * head and tail are free-running 32-bit byte counters; position = counter & (capacity - 1)
+ * and fill = (tail - head) >>> 0, which stays correct across 2^32 wrap because capacity is
+ * at most 2^30. A record never straddles the end of the data area: when it would, the
+ * writer leaves a wrap marker and starts the record at offset 0, so the reader can always
+ * hand out one contiguous subarray without copying.
+ *
+ *   record: len u32 | kind u8 | flags u8 | reserved u16 | received_ms f64 | payload | pad to 8
+ *
+ * Ordering: payload and record header are plain stores; the tail is published with
+ * Atomics.store after them, and the reader reads the tail with Atomics.load before reading
+ * the record, so a reader never sees a half-written record. The head moves only when the
+ * reader commits, i.e. after it handled every record up to there.
+ */
+import { RingCorruptError, RingTooSmallError } from './errors';
+import { mapShared } from './native';
+import type { RecordKind, RecordSink } from './record-kind';
+
+const MAGIC = 0x47535247; // "GSRG"
+const VERSION = 1;
+export const RING_HEADER_BYTES = 4096;
+const RECORD_HEADER_BYTES = 16;
+const WRAP_MARKER = 0xffffffff;
+
+// Int32 indices into the header; head, tail and sleeping sit on separate 64-byte lines so
+// that the two processes do not bounce one cache line between cores on every record.
+const H_MAGIC = 0;
+const H_VERSION = 1;
+const H_CAPACITY = 2;
+const H_HEAD = 16;
+const H_TAIL = 32;
+const H_SLEEPING = 48;
+
+export const MAX_RING_BYTES = 1 << 30;
+
+export interface RingRecord {
+  kind: RecordKind;
+  flags: number;
+  receivedMs: number;
+  /** A view into shared memory: valid until the reader commits past this record. */
+  payload: Uint8Array;
+}
+
+/** Maps the ring file, creating and formatting it when it does not hold a ring yet. */
+export function openRing(path: string, capacity: number): Ring {
+  if (capacity < 4096 || capacity > MAX_RING_BYTES || (capacity & (capacity - 1)) !== 0) {
+    throw new RingTooSmallError(`ring capacity must be a power of two from 4096 to ${MAX_RING_BYTES}, got ${capacity}`);
+  }
+  const probe = new Int32Array(mapShared(path, RING_HEADER_BYTES));
+  if (probe[H_MAGIC] === MAGIC && probe[H_VERSION] === VERSION) {
+    // An existing ring keeps its own size: it may hold records nobody has read yet.
+    return attach(path, probe[H_CAPACITY]);
+  }
+  const memory = mapShared(path, RING_HEADER_BYTES + capacity);
+  const header = new Int32Array(memory, 0, RING_HEADER_BYTES / 4);
+  header.fill(0);
+  header[H_CAPACITY] = capacity;
+  header[H_VERSION] = VERSION;
+  Atomics.store(header, H_MAGIC, MAGIC);
+  return new Ring(memory, capacity);
+}
+
+/** Maps an existing, formatted ring (children attach; only the supervisor formats). */
+export function attachRing(path: string): Ring {
+  const probe = new Int32Array(mapShared(path, RING_HEADER_BYTES));
+  if (probe[H_MAGIC] !== MAGIC || probe[H_VERSION] !== VERSION) {
+    throw new RingCorruptError(`${path} is not a GopherShip ring (bad magic or version)`);
+  }
+  return attach(path, probe[H_CAPACITY]);
+}
+
+function attach(path: string, capacity: number): Ring {
+  if (capacity < 4096 || capacity > MAX_RING_BYTES || (capacity & (capacity - 1)) !== 0) {
+    throw new RingCorruptError(`${path} has an invalid capacity ${capacity}`);
+  }
+  return new Ring(mapShared(path, RING_HEADER_BYTES + capacity), capacity);
+}
+
+export class Ring {
+  readonly capacity: number;
+  private readonly header: Int32Array;
+  private readonly data: Uint8Array;
+  private readonly view: DataView;
+  private readonly mask: number;
+
+  constructor(memory: ArrayBuffer, capacity: number) {
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.header = new Int32Array(memory, 0, RING_HEADER_BYTES / 4);
+    this.data = new Uint8Array(memory, RING_HEADER_BYTES, capacity);
+    this.view = new DataView(memory, RING_HEADER_BYTES, capacity);
+  }
+
+  /** Bytes published and not yet committed by the reader. */
+  used(): number {
+    return (Atomics.load(this.header, H_TAIL) - Atomics.load(this.header, H_HEAD)) >>> 0;
+  }
+
+  fill(): number {
+    return this.used() / this.capacity;
+  }
+
+  /** The largest payload that can ever fit (a record never wraps, so half the ring). */
+  maxPayload(): number {
+    return this.capacity / 2 - RECORD_HEADER_BYTES;
+  }
+
+  writer(onPublishToSleeper?: () => void): RingWriter {
+    return new RingWriter(this, onPublishToSleeper);
+  }
+
+  reader(): RingReader {
+    return new RingReader(this);
+  }
+
+  /** @internal shared with writer and reader; not part of the API. */
+  get parts(): RingParts {
+    return { header: this.header, data: this.data, view: this.view, mask: this.mask, capacity: this.capacity };
+  }
+}
+
+interface RingParts {
+  header: Int32Array;
+  data: Uint8Array;
+  view: DataView;
+  mask: number;
+  capacity: number;
+}
+
+export class RingWriter implements RecordSink {
+  private readonly p: RingParts;
+  private readonly onPublishToSleeper?: () => void;
+
+  constructor(ring: Ring, onPublishToSleeper?: () => void) {
+    this.p = ring.parts;
+    this.onPublishToSleeper = onPublishToSleeper;
+  }
+
+  offer(kind: RecordKind, flags: number, chunks: readonly Uint8Array[], length: number, receivedMs = Date.now()): boolean {
+    const { header, data, view, mask, capacity } = this.p;
+    const tail = Atomics.load(header, H_TAIL) >>> 0;
+    const head = Atomics.load(header, H_HEAD) >>> 0;
+    const free = capacity - ((tail - head) >>> 0);
+    const size = align8(RECORD_HEADER_BYTES + length);
+    let pos = tail & mask;
+    const toEnd = capacity - pos;
+    const skip = toEnd < size ? toEnd : 0;
+    if (size > capacity / 2 || skip + size > free) return false;
+    if (skip > 0) {
+      view.setUint32(pos, WRAP_MARKER, true);
+      pos = 0;
+    }
+    view.setUint32(pos, length, true);
+    view.setUint8(pos + 4, kind);
+    view.setUint8(pos + 5, flags);
+    view.setUint16(pos + 6, 0, true);
+    view.setFloat64(pos + 8, receivedMs, true);
+    let at = pos + RECORD_HEADER_BYTES;
+    for (const chunk of chunks) {
+      data.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    if (at - pos - RECORD_HEADER_BYTES !== length) {
+      throw new RangeError(`chunks hold ${at - pos - RECORD_HEADER_BYTES} bytes, not the ${length} announced`);
+    }
+    Atomics.store(header, H_TAIL, (tail + skip + size) | 0);
+    if (this.onPublishToSleeper !== undefined && Atomics.compareExchange(header, H_SLEEPING, 1, 0) === 1) {
+      this.onPublishToSleeper();
+    }
+    return true;
+  }
+}
+
+export class RingReader {
+  private readonly p: RingParts;
+  /** Position of the next record to hand out; runs ahead of head until commit(). */
+  private cursor: number;
+
+  constructor(ring: Ring) {
+    this.p = ring.parts;
+    this.cursor = Atomics.load(this.p.header, H_HEAD) >>> 0;
+  }
+
+  /** The next record after the ones already handed out, or null when none is published. */
+  next(): RingRecord | null {
+    const { header, view, data, mask, capacity } = this.p;
+    const tail = Atomics.load(header, H_TAIL) >>> 0;
+    if (this.cursor === tail) return null;
+    let pos = this.cursor & mask;
+    let length = view.getUint32(pos, true);
+    if (length === WRAP_MARKER) {
+      this.cursor = (this.cursor + capacity - pos) >>> 0;
+      if (this.cursor === tail) throw this.corrupt('wrap marker at the tail');
+      pos = 0;
+      length = view.getUint32(0, true);
+    }
+    const size = align8(RECORD_HEADER_BYTES + length);
+    if (size > capacity / 2 || size > ((tail - this.cursor) >>> 0)) {
+      throw this.corrupt(`record of ${length} bytes at offset ${pos} runs past the tail`);
+    }
+    const record: RingRecord = {
+      kind: view.getUint8(pos + 4) as RecordKind,
+      flags: view.getUint8(pos + 5),
+      receivedMs: view.getFloat64(pos + 8, true),
+      payload: data.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + length),
+    };
+    this.cursor = (this.cursor + size) >>> 0;
+    return record;
+  }
+
+  /** Every record handed out so far is handled: let the writer reuse their space. */
+  commit(): void {
+    Atomics.store(this.p.header, H_HEAD, this.cursor | 0);
+  }
+
+  /** Hands out the uncommitted records again (the handler failed and will retry). */
+  rewind(): void {
+    this.cursor = Atomics.load(this.p.header, H_HEAD) >>> 0;
+  }
+
+  /**
+   * Announces that the reader is about to sleep. Returns false when a record arrived in the
+   * meantime (the caller must not sleep); otherwise the next publish rings the doorbell.
+   */
+  prepareToSleep(): boolean {
+    const { header } = this.p;
+    Atomics.store(header, H_SLEEPING, 1);
+    if ((Atomics.load(header, H_TAIL) >>> 0) !== this.cursor) {
+      Atomics.store(header, H_SLEEPING, 0);
+      return false;
+    }
+    return true;
+  }
+
+  /** Drops everything unread: only for a ring whose framing is broken beyond use. */
+  skipToTail(): void {
+    this.cursor = Atomics.load(this.p.header, H_TAIL) >>> 0;
+    this.commit();
+  }
+
+  private corrupt(what: string): RingCorruptError {
+    return new RingCorruptError(`ring framing is broken: ${what}`);
+  }
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,29 @@
+/**
+ * Turns a ring record into a decoded OTLP request. This is where the parsing that ingest
+ * skipped finally happens, and where a request that cannot be parsed is recognised as
+ * poison (to be dead-lettered, not retried).
+ */
+import { gunzipSync } from 'node:zlib';
+import { PoisonRecordError } from '../common/errors';
+import { decodeLogsRequest } from '../common/otlp-proto';
+import { RecordFlag, RecordKind } from '../common/record-kind';
+import type { RingRecord } from '../common/ring';
+
+export type LogsRequest = ReturnType<typeof decodeLogsRequest>;
+
+export function decodeRecord(record: RingRecord, maxMessageBytes: number): LogsRequest {
+  if (record.kind !== RecordKind.OtlpGrpc && record.kind !== RecordKind.OtlpHttpProto) {
+    throw new PoisonRecordError(`record kind ${record.kind} has no decoder in this version`);
+  }
+  return decodeLogsRequest(payloadOf(record, maxMessageBytes));
+}
+
+function payloadOf(record: RingRecord, maxMessageBytes: number): Uint8Array {
+  if ((record.flags & RecordFlag.Gzip) === 0) return record.payload;
+  try {
+    // The limit stops a decompression bomb at the same size ingest accepts uncompressed.
+    return gunzipSync(record.payload, { maxOutputLength: maxMessageBytes });
+  } catch (err) {
+    throw new PoisonRecordError(`gzip payload cannot be inflated within ${maxMessageBytes} bytes: ${(err as Error).message}`, err);
+  }
+}

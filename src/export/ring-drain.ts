@@ -1,0 +1,117 @@
+/**
+ * Drains a set of rings into a handler, one bounded batch per ring per turn of the event
+ * loop, and sleeps on the rings' doorbells when all are empty. The head of a ring moves
+ * only after the handler returned for the whole batch; a handler that throws leaves the
+ * batch in the ring to be offered again after a backoff, so nothing is lost to a transient
+ * failure such as a full disk.
+ */
+import { DoorbellListener, doorbellPath } from '../common/doorbell';
+import type { Logger } from '../common/log';
+import { attachRing, type RingReader, type RingRecord } from '../common/ring';
+
+/** Bounds one batch so that one busy ring cannot starve the others or the event loop. */
+const BATCH_MAX_RECORDS = 512;
+const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/** Insurance against a lost wakeup (a writer killed between publish and doorbell). */
+const SLEEP_RECHECK_MS = 250;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 10_000;
+
+export type BatchHandler = (ring: number, batch: readonly RingRecord[]) => void;
+
+interface Source {
+  index: number;
+  reader: RingReader;
+  bell: DoorbellListener;
+}
+
+export class RingDrain {
+  private readonly sources: Source[];
+  private readonly batch: RingRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private stopped = false;
+  private failures = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    ringPaths: ReadonlyMap<number, string>,
+    private readonly handle: BatchHandler,
+    private readonly log: Logger,
+  ) {
+    this.sources = [...ringPaths].map(([index, path]) => ({
+      index,
+      reader: attachRing(path).reader(),
+      bell: new DoorbellListener(doorbellPath(path), () => this.wake()),
+    }));
+  }
+
+  start(): void {
+    this.wake();
+  }
+
+  /** Resolves once every ring has been seen empty after this call. */
+  untilEmpty(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const s of this.sources) s.bell.close();
+  }
+
+  private wake(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    clearTimeout(this.timer);
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    let moved = false;
+    try {
+      for (const source of this.sources) moved = this.drainOne(source) || moved;
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
+      this.log.error('export failed, will retry the same records', { err, retryInMs: delay });
+      this.timer = setTimeout(() => this.wake(), delay);
+      return;
+    }
+    if (moved || !this.sources.every((s) => s.reader.prepareToSleep())) {
+      this.wake();
+      return;
+    }
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.timer = setTimeout(() => this.wake(), SLEEP_RECHECK_MS);
+  }
+
+  private drainOne(source: Source): boolean {
+    const batch = this.batch;
+    batch.length = 0;
+    let bytes = 0;
+    for (let rec = source.reader.next(); rec !== null; rec = source.reader.next()) {
+      batch.push(rec);
+      bytes += rec.payload.byteLength;
+      if (batch.length >= BATCH_MAX_RECORDS || bytes >= BATCH_MAX_BYTES) break;
+    }
+    if (batch.length === 0) return false;
+    try {
+      this.handle(source.index, batch);
+    } catch (err) {
+      source.reader.rewind();
+      throw err;
+    } finally {
+      batch.length = 0;
+    }
+    source.reader.commit();
+    return true;
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The OTLP/gRPC logs receiver, on node:http2 directly rather than the grpc-js server: grpc-js
+ * never raises the HTTP/2 receive window above 64 KiB, which halves the rate of large batches.
+ *
+ * A request is never decoded here. Its single message is located in the DATA chunks (see
+ * grpc-frame-decoder), offered as is to the sink (gzip stays compressed, flagged), and only
+ * once the sink took it does the client get its OK: the ring, not this process, is where a
+ * record becomes durable. Every other outcome is a Trailers-Only status.
+ */
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { connect, type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ListenError } from '../common/errors';
+import { createLogger, type Logger } from '../common/log';
+import { encodeRetryableStatus } from '../common/otlp-proto';
+import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
+import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
+import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
+
+export const EXPORT_LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+export interface OtlpGrpcServerOptions {
+  sink: RecordSink;
+  maxMessageBytes: number;
+  maxConcurrentStreams: number;
+  /** Per-stream HTTP/2 receive window; the connection gets one per concurrent stream. */
+  windowBytes: number;
+  /** Told to clients refused because the ring is full; default 1000. */
+  retryDelayMs?: number;
+  log?: Logger;
+}
+
+export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
+
+/** Plain numbers, read by the metrics endpoint; they only ever grow. */
+export interface OtlpGrpcCounters {
+  acceptedRequests: number;
+  /** Message bytes as received (compressed when the client compressed). */
+  acceptedBytes: number;
+  refused: {
+    ringFull: number;
+    tooLarge: number;
+    malformed: number;
+    /** Wrong path or an unsupported grpc-encoding. */
+    unimplemented: number;
+    /** Not a gRPC request at all: wrong method or content-type. */
+    notGrpc: number;
+    deadlineExceeded: number;
+  };
+  /** Streams that ended before an answer: client RST, disconnect, or close() past its grace. */
+  cancelled: number;
+}
+
+export interface OtlpGrpcServer {
+  readonly counters: OtlpGrpcCounters;
+  listen(target: ListenTarget): Promise<void>;
+  address(): AddressInfo | string | null;
+  /** Stops accepting, lets calls in flight finish, and cuts what is left after graceMs. */
+  close(graceMs: number): Promise<void>;
+}
+
+// One window per concurrent stream, but no more than this unless a single stream needs it:
+// past it one connection only gets to hog memory, not throughput.
+const MAX_CONNECTION_WINDOW = 64 * 1024 * 1024;
+// setTimeout fires at once for delays past 2^31-1 ms; a deadline that far away is none.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+const RING_FULL_MESSAGE = 'ingest is at capacity (ring full); retry later';
+
+// Node copies header objects before sending, so one frozen set serves every call.
+const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
+/** An empty ExportLogsServiceResponse: uncompressed, zero length, no fields. */
+const EMPTY_RESPONSE_MESSAGE = Buffer.alloc(5);
+
+export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcServer {
+  const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes } = options;
+  const log = options.log ?? createLogger('otlp-grpc');
+  const connectionWindow = Math.max(windowBytes, Math.min(windowBytes * maxConcurrentStreams, MAX_CONNECTION_WINDOW));
+  // Refusals come in storms while the ring is full: encode the status details once.
+  const ringFullExtra = Object.freeze({
+    'grpc-status-details-bin': unpaddedBase64(encodeRetryableStatus(GrpcStatus.UNAVAILABLE, RING_FULL_MESSAGE, options.retryDelayMs ?? 1000)),
+  });
+  const counters: OtlpGrpcCounters = {
+    acceptedRequests: 0,
+    acceptedBytes: 0,
+    refused: { ringFull: 0, tooLarge: 0, malformed: 0, unimplemented: 0, notGrpc: 0, deadlineExceeded: 0 },
+    cancelled: 0,
+  };
+  const sessions = new Set<ServerHttp2Session>();
+  let closed: Promise<void> | undefined;
+
+  const server: Http2Server = createServer({ settings: { initialWindowSize: windowBytes, maxConcurrentStreams } });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.on('error', (err) => log.debug('otlp grpc session error', { err }));
+    session.setLocalWindowSize(connectionWindow);
+    // A connection accepted just before close() must not outlive it.
+    if (closed !== undefined) session.close();
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', (err) => log.debug('otlp grpc stream error', { err }));
+    // HTTP-level refusals first: an HTTP status stops a non-gRPC client from reading a 200
+    // as success (the spec's reason for 415).
+    if (headers[':method'] !== 'POST') return refuseNotGrpc(stream, constants.HTTP_STATUS_METHOD_NOT_ALLOWED);
+    if (!headers['content-type']?.startsWith('application/grpc')) return refuseNotGrpc(stream, constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE);
+    const path = headers[':path'];
+    if (path !== EXPORT_LOGS_PATH) {
+      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `method ${path} is not implemented; this server implements only ${EXPORT_LOGS_PATH}`);
+    }
+    const encoding = headers['grpc-encoding'] ?? 'identity';
+    if (encoding !== 'identity' && encoding !== 'gzip') {
+      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${JSON.stringify(encoding)} is not supported (accepted: ${ACCEPT_ENCODING})`);
+    }
+    const timeout = headers['grpc-timeout'];
+    const timeoutMs = timeout === undefined ? undefined : parseGrpcTimeout(timeout);
+    if (Number.isNaN(timeoutMs)) return refuse(stream, 'malformed', GrpcStatus.INTERNAL, `invalid grpc-timeout ${JSON.stringify(timeout)}`);
+    handleExport(stream, encoding === 'gzip', timeoutMs);
+  });
+
+  function refuseNotGrpc(stream: ServerHttp2Stream, status: number): void {
+    counters.refused.notGrpc++;
+    stream.respond(status === constants.HTTP_STATUS_METHOD_NOT_ALLOWED ? { ':status': status, allow: 'POST' } : { ':status': status }, { endStream: true });
+    if (!stream.readableEnded) stream.close();
+  }
+
+  function refuse(stream: ServerHttp2Stream, counter: keyof OtlpGrpcCounters['refused'], code: GrpcStatus, message: string, resetCode?: number): void {
+    counters.refused[counter]++;
+    respondTrailersOnly(stream, code, message, counter === 'ringFull' ? ringFullExtra : undefined, resetCode);
+  }
+
+  function handleExport(stream: ServerHttp2Stream, gzip: boolean, timeoutMs: number | undefined): void {
+    const decoder = new GrpcUnaryFrameDecoder(maxMessageBytes, gzip);
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    let answered = false;
+    const answer = (counter: keyof OtlpGrpcCounters['refused'], code: GrpcStatus, message: string, resetCode?: number): void => {
+      answered = true;
+      refuse(stream, counter, code, message, resetCode);
+    };
+    const answerFrameProblem = (problem: FrameProblem): void => {
+      if (problem.kind === 'too-large') {
+        answer('tooLarge', GrpcStatus.RESOURCE_EXHAUSTED, `message of ${problem.length} bytes exceeds the maximum of ${maxMessageBytes} (ingest.max_message_bytes)`);
+      } else {
+        answer('malformed', GrpcStatus.INTERNAL, problem.reason);
+      }
+    };
+    // The spec has the server cancel (RST CANCEL) a call whose deadline passed mid-upload.
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      if (!answered) answer('deadlineExceeded', GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the request was complete', constants.NGHTTP2_CANCEL);
+    }, timeoutMs);
+
+    stream.on('data', (chunk: Buffer) => {
+      if (answered) return;
+      const problem = decoder.push(chunk);
+      if (problem !== undefined) answerFrameProblem(problem);
+    });
+    stream.once('end', () => {
+      // node:http2 also ends the readable side when the client resets the stream (CANCEL or
+      // NO_ERROR); only a real END_STREAM completes a request.
+      if (answered || stream.aborted) return;
+      const message = decoder.finish();
+      if ('kind' in message) return answerFrameProblem(message);
+      // The client has given up already; storing the request would duplicate its retry.
+      if (performance.now() >= deadline) return answer('deadlineExceeded', GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the request was stored');
+      if (!sink.offer(RecordKind.OtlpGrpc, message.compressed ? RecordFlag.Gzip : 0, message.chunks, message.length)) {
+        return answer('ringFull', GrpcStatus.UNAVAILABLE, RING_FULL_MESSAGE);
+      }
+      answered = true;
+      counters.acceptedRequests++;
+      counters.acceptedBytes += message.length;
+      stream.respond(OK_HEADERS, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+      stream.end(EMPTY_RESPONSE_MESSAGE);
+    });
+    stream.once('close', () => {
+      clearTimeout(timer);
+      if (!answered) counters.cancelled++;
+    });
+  }
+
+  return {
+    counters,
+
+    async listen(target) {
+      if ('path' in target) await removeStaleSocket(target.path);
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(new ListenError(`cannot listen on ${describeTarget(target)}: ${err.message}`, err));
+        server.once('error', onError);
+        server.listen(target, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+      // Accept errors (EMFILE and the like) arrive here; they must not kill the worker.
+      server.on('error', (err) => log.error('otlp grpc server error', { err }));
+      if ('path' in target) await chmod(target.path, 0o660);
+    },
+
+    address: () => server.address(),
+
+    close(graceMs) {
+      closed ??= new Promise<void>((resolve) => {
+        const cutoff = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, graceMs).unref();
+        server.close(() => {
+          clearTimeout(cutoff);
+          resolve();
+        });
+        // GOAWAY: no new streams; the session closes itself once its streams are done.
+        for (const session of sessions) session.close();
+      });
+      return closed;
+    },
+  };
+}
+
+/** Milliseconds; NaN when malformed, undefined when too far away to matter. */
+function parseGrpcTimeout(value: string | string[]): number | undefined {
+  const m = typeof value === 'string' ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  if (m === null) return NaN;
+  const ms = Number(m[1]) * TIMEOUT_UNIT_MS[m[2]];
+  return ms > MAX_TIMER_MS ? undefined : ms;
+}
+
+/**
+ * A socket file left by a crashed predecessor would make listen fail with EADDRINUSE. Only a
+ * socket nobody accepts on is removed: never a regular file, never a live server's socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new ListenError(`cannot listen on unix:${path}: ${err.message}`, err);
+  });
+  if (stat === undefined) return;
+  if (!stat.isSocket()) throw new ListenError(`cannot listen on unix:${path}: the path exists and is not a socket`);
+  if (await acceptsConnections(path)) throw new ListenError(`cannot listen on unix:${path}: another process is listening there`);
+  await unlink(path);
+}
+
+function acceptsConnections(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+function describeTarget(target: ListenTarget): string {
+  if ('fd' in target) return `fd ${target.fd}`;
+  if ('path' in target) return `unix:${target.path}`;
+  return `${target.host}:${target.port}`;
+}
+
+function unpaddedBase64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
+}

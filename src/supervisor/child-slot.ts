@@ -1,0 +1,114 @@
+/**
+ * One supervised child (an ingest worker or an exporter): forks it, restarts it when it dies
+ * unexpectedly, and stops it with the same escalation every time: ask over IPC, then
+ * SIGTERM, then SIGKILL, each after a fixed timeout.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec } from '../common/child-protocol';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/log';
+import { RestartPolicy } from './restart-policy';
+
+export interface ChildSlotOptions {
+  role: ChildRole;
+  index: number;
+  script: string;
+  config: Config;
+  /** fds (listening Unix sockets) passed to the child, by listen address. */
+  fds: ReadonlyMap<string, number>;
+  log: Logger;
+  onReady?: () => void;
+}
+
+export class ChildSlot {
+  readonly name: string;
+  restarts = 0;
+  private child: ChildProcess | undefined;
+  private startedAt = 0;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly policy: RestartPolicy;
+
+  constructor(private readonly o: ChildSlotOptions) {
+    this.name = `${o.role}-${o.index}`;
+    const s = o.config.supervisor;
+    this.policy = new RestartPolicy({ minMs: s.restart_backoff_min_ms, maxMs: s.restart_backoff_max_ms, loopRestarts: s.crash_loop_restarts, windowMs: s.crash_loop_window_ms });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): void {
+    const { fds } = this.o;
+    // The child sees the handed-down sockets as fds 4, 5, … (0-2 are stdio, 3 is IPC).
+    const inheritedFds: Record<string, number> = {};
+    let next = 4;
+    for (const key of fds.keys()) inheritedFds[key] = next++;
+    const spec: ChildSpec = { role: this.o.role, index: this.o.index, config: this.o.config, inheritedFds };
+    const child = fork(this.o.script, [], {
+      env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],
+      serialization: 'json',
+    });
+    this.child = child;
+    this.startedAt = Date.now();
+    child.on('message', (msg: ChildMessage) => {
+      if (msg.type === 'ready') {
+        this.o.log.info('child ready', { child: this.name, childPid: child.pid, restarts: this.restarts });
+        this.o.onReady?.();
+      }
+    });
+    child.on('error', (err) => this.o.log.error('child process error', { child: this.name, err }));
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.child = undefined;
+    if (this.stopping) return;
+    const now = Date.now();
+    const { delayMs, crashLoop } = this.policy.onExit(now, now - this.startedAt);
+    const fields = { child: this.name, childPid: child.pid, code, signal, restartInMs: delayMs, restarts: this.restarts };
+    if (crashLoop) this.o.log.error('child is crash-looping; restarting at the slowest pace', { ...fields, code: 'GS_CHILD_CRASH_LOOP', exitCode: code });
+    else this.o.log.warn('child exited unexpectedly; restarting', fields);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts++;
+      this.start();
+    }, delayMs);
+  }
+
+  /** Stops the child and never restarts it; resolves when it is gone. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    if (child.connected) child.send({ type: 'shutdown', graceMs });
+    else child.kill('SIGTERM');
+    if (await within(exited, graceMs)) return;
+    this.o.log.warn('child did not stop in time; sending SIGTERM', { child: this.name, childPid: child.pid, graceMs });
+    child.kill('SIGTERM');
+    if (await within(exited, ESCALATION_MS)) return;
+    this.o.log.error('child ignored SIGTERM; sending SIGKILL', { child: this.name, childPid: child.pid });
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const ESCALATION_MS = 2000;
+
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

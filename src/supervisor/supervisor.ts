@@ -1,0 +1,83 @@
+/**
+ * The supervisor: owns the rings and the listening Unix sockets, forks and restarts the
+ * children, and orders the shutdown. It never touches log bytes.
+ *
+ * Shutdown order matters for "nothing lost": ingest workers stop first (GOAWAY, finish
+ * in-flight requests), and only then are the exporters asked to empty the rings and exit.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatListen, type Config } from '../common/config';
+import type { Logger } from '../common/log';
+import { ChildSlot } from './child-slot';
+import { PidFile } from './pid-file';
+import { setUpRings } from './ring-setup';
+import { UnixListeners } from './unix-listeners';
+
+const CHILD_DIR = join(__dirname, '..');
+
+export class Supervisor {
+  private readonly ingest: ChildSlot[] = [];
+  private readonly exporters: ChildSlot[] = [];
+  private listeners: UnixListeners | undefined;
+  private pidFile: PidFile | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves when every ingest worker is listening. */
+  async start(): Promise<void> {
+    const { config, log } = this;
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
+    setUpRings(config, log);
+    this.listeners = await UnixListeners.open(config);
+
+    for (let i = 0; i < config.export.processes; i++) {
+      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
+    }
+    let pending = config.ingest.workers;
+    const allReady = new Promise<void>((resolve) => {
+      for (let i = 0; i < config.ingest.workers; i++) {
+        let first = true;
+        const slot = this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
+          if (first && --pending === 0) resolve();
+          first = false;
+        });
+        this.ingest.push(slot);
+      }
+    });
+    for (const slot of [...this.exporters, ...this.ingest]) slot.start();
+    await allReady;
+    log.info('engine ready', {
+      otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
+      workers: config.ingest.workers,
+      exporters: config.export.processes,
+      data_dir: config.data_dir,
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const started = Date.now();
+    const grace = this.config.supervisor.shutdown_timeout_ms;
+    this.log.info('stopping: draining ingest workers', { graceMs: grace });
+    await Promise.all(this.ingest.map((s) => s.stop(grace)));
+    this.log.info('stopping: exporters empty the rings');
+    await Promise.all(this.exporters.map((s) => s.stop(Math.max(1000, grace - (Date.now() - started)))));
+    this.listeners?.close();
+    this.pidFile?.release();
+    this.log.info('stopped', { tookMs: Date.now() - started });
+  }
+
+  private slot(role: 'ingest' | 'export', index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
+    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady });
+  }
+}

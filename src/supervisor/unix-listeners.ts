@@ -1,0 +1,61 @@
+/**
+ * Listening Unix sockets are made once by the supervisor and handed to every ingest worker,
+ * which all accept from the one queue (SO_REUSEPORT does not apply to Unix sockets). The
+ * supervisor holds the fd across worker restarts, so the socket path never disappears.
+ */
+import { chmodSync, closeSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { formatListen, type Config } from '../common/config';
+import { ListenError } from '../common/errors';
+import { listenUnix } from '../common/native';
+
+export class UnixListeners {
+  readonly fds = new Map<string, number>();
+  private readonly paths: string[] = [];
+
+  static async open(config: Config): Promise<UnixListeners> {
+    const listeners = new UnixListeners();
+    try {
+      for (const addr of config.ingest.otlp_grpc.listen) {
+        if (addr.kind !== 'unix') continue;
+        mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
+        await removeStaleSocket(addr.path);
+        listeners.fds.set(formatListen(addr), listenUnix(addr.path));
+        listeners.paths.push(addr.path);
+        chmodSync(addr.path, 0o660);
+      }
+    } catch (err) {
+      listeners.close();
+      throw err;
+    }
+    return listeners;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    for (const path of this.paths) unlinkSync(path);
+    this.fds.clear();
+    this.paths.length = 0;
+  }
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new ListenError(`${path} exists and is not a socket; remove it or choose another path`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new ListenError(`another process is listening on ${path}; is another GopherShip running with this data_dir?`);
+  unlinkSync(path);
+}

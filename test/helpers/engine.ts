@@ -1,0 +1,116 @@
+/**
+ * Starts the real engine (`gophership run`) as a separate process tree on a private
+ * data_dir, ring dir and free ports, and follows its structured log on stderr so that
+ * tests wait on events ("engine ready", "child ready") instead of sleeping.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+
+export const ROOT = join(__dirname, '../../..');
+export const GOPHERSHIP = join(ROOT, 'dist/src/cli/gophership.js');
+
+export type LogLine = Record<string, unknown> & { msg: string; component: string };
+
+export interface Engine {
+  process: ChildProcess;
+  dir: string;
+  grpcPort: number;
+  grpcSocket: string;
+  outputPath: string;
+  logs: LogLine[];
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
+  childPid(name: string): number;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  cleanup(): void;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export async function startEngine(overrides: Record<string, unknown> = {}): Promise<Engine> {
+  const dir = mkdtempSync(join(ROOT, 'var', 'test-engine-'));
+  const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
+  const grpcPort = await freePort();
+  const grpcSocket = join(dir, 'otlp-grpc.sock');
+  const outputPath = join(dir, 'out', 'logs.jsonl');
+  const config = {
+    data_dir: dir,
+    ingest: { workers: 2, otlp_grpc: { listen: [`127.0.0.1:${grpcPort}`, `unix:${grpcSocket}`] } },
+    rings: { dir: ringDir, green_bytes: 64 * 1024 * 1024 },
+    exporters: [{ type: 'file', path: outputPath }],
+    supervisor: { restart_backoff_min_ms: 50, shutdown_timeout_ms: 20_000 },
+    ...overrides,
+  };
+  const configPath = join(dir, 'gophership.yaml');
+  writeFileSync(configPath, stringify(config));
+  const child = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
+
+  const logs: LogLine[] = [];
+  const waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  const exited = once(child, 'exit');
+  createInterface({ input: child.stderr! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      process.stderr.write(`engine (not JSON): ${text}\n`);
+      return;
+    }
+    logs.push(line);
+    if (line.level === 'error' || line.level === 'warn') process.stderr.write(`engine: ${text}\n`);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].predicate(line)) waiters.splice(i, 1)[0].resolve(line);
+    }
+  });
+
+  const waitForLog = (predicate: (line: LogLine) => boolean): Promise<LogLine> => {
+    const found = logs.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      waiters.push({ predicate, resolve });
+      exited.then(([code, signal]) => reject(new Error(`engine exited (code ${code}, signal ${signal}) before the awaited log line`)));
+    });
+  };
+
+  const engine: Engine = {
+    process: child,
+    dir,
+    grpcPort,
+    grpcSocket,
+    outputPath,
+    logs,
+    waitForLog,
+    childPid(name) {
+      const ready = [...logs].reverse().find((l) => l.msg === 'child ready' && l.child === name);
+      if (!ready) throw new Error(`${name} has not reported ready`);
+      return ready.childPid as number;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return code as number | null;
+    },
+    cleanup() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(ringDir, { recursive: true, force: true });
+    },
+  };
+  await waitForLog((l) => l.msg === 'engine ready');
+  return engine;
+}
