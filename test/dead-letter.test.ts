@@ -22,6 +22,7 @@ interface Line {
   source: string;
   bytes: number;
   payload_base64: string;
+  flags: number;
 }
 
 function readLines(path: string): Line[] {
@@ -45,7 +46,7 @@ test('one JSON line per record, whose base64 payload decodes back to the origina
   ];
   const before = Date.now();
   payloads.forEach((payload, i) => {
-    deadLetter.record({ reason: 'undecodable', error: errors[i], kind: RecordKind.OtlpGrpc, source: `green-${i}`, payload });
+    deadLetter.record({ reason: 'undecodable', error: errors[i], kind: RecordKind.OtlpGrpc, flags: i % 2, source: `green-${i}`, payload });
     t.is(deadLetter.count, i + 1);
   });
   deadLetter.close();
@@ -57,6 +58,7 @@ test('one JSON line per record, whose base64 payload decodes back to the origina
     t.is(entry.bytes, payloads[i].byteLength);
     t.is(entry.reason, 'undecodable');
     t.is(entry.kind, RecordKind.OtlpGrpc);
+    t.is(entry.flags, i % 2);
     t.is(entry.source, `green-${i}`);
     t.true(Date.parse(entry.time) >= before - 1000);
   });
@@ -76,7 +78,7 @@ test('rotation bounds the disk a stream of poison can take', (t) => {
   const deadLetter = new DeadLetter({ path, maxBytes: 4096, maxFiles: 2 });
   const payload = randomBytes(1000);
   for (let i = 0; i < 50; i++) {
-    deadLetter.record({ reason: 'undecodable', error: new PoisonRecordError(`bad ${i}`), kind: RecordKind.OtlpHttpProto, source: 'green-0', payload });
+    deadLetter.record({ reason: 'undecodable', error: new PoisonRecordError(`bad ${i}`), kind: RecordKind.OtlpHttpProto, flags: 0, source: 'green-0', payload });
   }
   deadLetter.close();
 

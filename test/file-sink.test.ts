@@ -12,7 +12,7 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 
 /** A 20-byte line (19 characters and a newline) carrying its sequence number. */
 function line(n: number): string {
-  return `line-${String(n).padStart(13, '0')}\n`;
+  return `line-${String(n).padStart(14, '0')}\n`;
 }
 
 function lines(path: string): string[] {

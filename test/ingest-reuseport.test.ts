@@ -47,10 +47,12 @@ test('every ingest worker accepts connections on the one SO_REUSEPORT port', asy
 });
 
 test('a SIGKILLed ingest worker is restarted while the other keeps the port open', async (t) => {
-  const engine = await startEngine();
+  // A slow restart leaves a window in which only the surviving worker holds the port.
+  const engine = await startEngine({ supervisor: { restart_backoff_min_ms: 2000 } });
   t.teardown(() => engine.cleanup());
   const victim = engine.childPid('ingest-0');
   process.kill(victim, 'SIGKILL');
+  await engine.waitForLog((l) => l.msg === 'child exited unexpectedly; restarting' && l.childPid === victim);
   const client = new grpc.Client(`127.0.0.1:${engine.grpcPort}`, grpc.credentials.createInsecure());
   t.teardown(() => client.close());
   await t.notThrowsAsync(call(client), 'the surviving worker serves at once');

@@ -126,7 +126,7 @@ test('a full ring is UNAVAILABLE with RetryInfo in grpc-status-details-bin, and 
   const status = Status.decode(detailsBin as Buffer) as unknown as { code: number; details: Array<{ type_url: string; value: Uint8Array }> };
   t.is(status.code, grpc.status.UNAVAILABLE);
   t.is(status.details[0]?.type_url, 'type.googleapis.com/google.rpc.RetryInfo');
-  const retry = RetryInfo.toObject(RetryInfo.decode(status.details[0].value), { longs: Number }) as { retryDelay: { seconds?: number; nanos?: number } };
+  const retry = RetryInfo.toObject(RetryInfo.decode(status.details[0].value), { longs: Number, defaults: true }) as { retryDelay: { seconds?: number; nanos?: number } };
   t.deepEqual(retry.retryDelay, { seconds: 0, nanos: 250_000_000 });
   t.is(h.server.counters.refused.ringFull, 1);
   t.is(h.sink.records.length, 0);
@@ -179,14 +179,15 @@ test('a generous deadline is no obstacle', async (t) => {
 for (const [who, code] of [
   ['cancels (RST_STREAM CANCEL)', constants.NGHTTP2_CANCEL],
   ['resets with an error (RST_STREAM PROTOCOL_ERROR)', constants.NGHTTP2_PROTOCOL_ERROR],
+  ['resets without an error (RST_STREAM NO_ERROR)', constants.NGHTTP2_NO_ERROR],
 ] as const) {
-  test(`a client that ${who} mid-upload gets nothing stored`, async (t) => {
+  test(`a client that ${who} before END_STREAM gets nothing stored, even with the message complete`, async (t) => {
     const h = await startServer();
     t.teardown(() => h.server.close(0));
     const session = rawSession(h.port);
     t.teardown(() => session.close());
     const call = rawCall(h.port, {}, session);
-    call.stream.write(frame(Buffer.alloc(1000)).subarray(0, 500));
+    call.stream.write(frame(Buffer.from('abandoned')));
     call.stream.close(code);
     await call.outcome;
     // Frames on one connection are handled in order: once a later call is answered, the

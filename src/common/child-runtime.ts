@@ -1,9 +1,14 @@
 /**
  * The lifecycle every child process shares, written once: read the spec the supervisor put
- * in the environment, start, tell the supervisor it is ready, and on a shutdown message (or
- * SIGTERM, the supervisor's escalation) close gracefully and exit 0. A child whose
+ * in the environment, start, tell the supervisor it is ready, and on a shutdown message close
+ * gracefully and exit 0. A child whose
  * supervisor vanished exits too: rings and the vault persist, and the next supervisor
  * starts fresh children that resume from them.
+ *
+ * Children ignore SIGTERM and SIGINT: a terminal's Ctrl-C, `timeout`, or systemd with
+ * KillMode=control-group signal the whole process group at once, and children acting on
+ * that by themselves would break the order that loses nothing (ingest stops before the
+ * exporters empty the rings). The supervisor gets the same signal and orders the shutdown.
  */
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
 import { createLogger, setLogLevel, type Logger } from './log';
@@ -27,8 +32,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });
     process.exit(1);
   });
-  // Ctrl-C reaches the whole process group; the supervisor orders the shutdown.
-  process.on('SIGINT', () => {});
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
 
   let service: ChildService | undefined;
   let closing: Promise<void> | undefined;
@@ -50,7 +54,6 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   process.on('message', (msg: SupervisorMessage) => {
     if (msg.type === 'shutdown') shutdown(msg.graceMs, 'supervisor');
   });
-  process.on('SIGTERM', () => shutdown(spec.config.supervisor.shutdown_timeout_ms, 'SIGTERM'));
   process.on('disconnect', () => shutdown(1000, 'supervisor gone'));
 
   start(spec, log).then(

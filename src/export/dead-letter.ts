@@ -12,6 +12,8 @@ export interface DeadLetterEntry {
   readonly reason: string;
   readonly error: unknown;
   readonly kind: RecordKind;
+  /** RecordFlag bits: a Gzip payload is kept compressed, as the client sent it. */
+  readonly flags: number;
   /** Where the record came from (ring, vault segment), for the operator. */
   readonly source: string;
   readonly payload: Uint8Array;
@@ -27,13 +29,14 @@ export class DeadLetter {
   }
 
   /** Throws SinkIoError when the line cannot be written; the record is then not counted. */
-  record({ reason, error, kind, source, payload }: DeadLetterEntry): void {
+  record({ reason, error, kind, flags, source, payload }: DeadLetterEntry): void {
     const line = JSON.stringify({
       time: new Date().toISOString(),
       reason,
       code: codeOf(error),
       message: error instanceof Error ? error.message : String(error),
       kind,
+      flags,
       source,
       bytes: payload.byteLength,
       payload_base64: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64'),

@@ -29,7 +29,7 @@ runChild(async ({ index, config }, log) => {
         decoded.push(decodeRecord(record, config.ingest.max_message_bytes));
       } catch (err) {
         if (!(err instanceof PoisonRecordError)) throw err;
-        deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, source: `green-${ring}`, payload: record.payload });
+        deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source: `green-${ring}`, payload: record.payload });
         log.warn('poison request moved to the dead-letter file', { ring, err, deadLettered: deadLetter.count });
       }
     }

@@ -44,7 +44,8 @@ export function respondTrailersOnly(
   extra?: OutgoingHttpHeaders,
   resetCode: number = constants.NGHTTP2_NO_ERROR,
 ): void {
-  if (stream.destroyed || stream.headersSent) return;
+  // node:http2 throws on a response to a stream the client has already reset.
+  if (stream.closed || stream.destroyed || stream.headersSent) return;
   stream.respond(
     {
       ':status': 200,

@@ -129,6 +129,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
   function refuseNotGrpc(stream: ServerHttp2Stream, status: number): void {
     counters.refused.notGrpc++;
+    if (stream.closed || stream.destroyed) return;
     stream.respond(status === constants.HTTP_STATUS_METHOD_NOT_ALLOWED ? { ':status': status, allow: 'POST' } : { ':status': status }, { endStream: true });
     if (!stream.readableEnded) stream.close();
   }
@@ -165,8 +166,8 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     });
     stream.once('end', () => {
       // node:http2 also ends the readable side when the client resets the stream (CANCEL or
-      // NO_ERROR); only a real END_STREAM completes a request.
-      if (answered || stream.aborted) return;
+      // NO_ERROR); only a real END_STREAM on a stream we can still answer completes a request.
+      if (answered || stream.closed || stream.destroyed) return;
       const message = decoder.finish();
       if ('kind' in message) return answerFrameProblem(message);
       // The client has given up already; storing the request would duplicate its retry.

@@ -1,7 +1,8 @@
 /**
  * One supervised child (an ingest worker or an exporter): forks it, restarts it when it dies
- * unexpectedly, and stops it with the same escalation every time: ask over IPC, then
- * SIGTERM, then SIGKILL, each after a fixed timeout.
+ * unexpectedly, and stops it with the same escalation every time: ask over IPC, and SIGKILL
+ * what has not exited when the grace period ends. Children ignore SIGTERM (see
+ * child-runtime.ts), and SIGKILL loses nothing acknowledged: records are in the rings.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -87,19 +88,18 @@ export class ChildSlot {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
-    if (child.connected) child.send({ type: 'shutdown', graceMs });
-    else child.kill('SIGTERM');
-    if (await within(exited, graceMs)) return;
-    this.o.log.warn('child did not stop in time; sending SIGTERM', { child: this.name, childPid: child.pid, graceMs });
-    child.kill('SIGTERM');
-    if (await within(exited, ESCALATION_MS)) return;
-    this.o.log.error('child ignored SIGTERM; sending SIGKILL', { child: this.name, childPid: child.pid });
+    if (child.connected) {
+      child.send({ type: 'shutdown', graceMs });
+      if (await within(exited, graceMs + IPC_SLACK_MS)) return;
+    }
+    this.o.log.warn('child did not stop in time; sending SIGKILL', { child: this.name, childPid: child.pid, graceMs });
     child.kill('SIGKILL');
     await exited;
   }
 }
 
-const ESCALATION_MS = 2000;
+/** The child's own grace timer runs from when it reads the message, a little after ours. */
+const IPC_SLACK_MS = 500;
 
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

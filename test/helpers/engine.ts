@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 
 export const ROOT = join(__dirname, '../../..');
-export const GOPHERSHIP = join(ROOT, 'dist/src/cli/gophership.js');
+export const GOPHERSHIP = join(ROOT, 'dist/src/supervisor/cli.js');
 
 export type LogLine = Record<string, unknown> & { msg: string; component: string };
 
@@ -28,7 +28,8 @@ export interface Engine {
   childPid(name: string): number;
   /** SIGTERM and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
-  cleanup(): void;
+  /** Stops the engine if it still runs and removes its directories. */
+  cleanup(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -105,8 +106,8 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
       const [code] = await exited;
       return code as number | null;
     },
-    cleanup() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    async cleanup() {
+      await engine.stop();
       rmSync(dir, { recursive: true, force: true });
       rmSync(ringDir, { recursive: true, force: true });
     },

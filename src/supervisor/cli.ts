@@ -6,7 +6,7 @@ import { Builtins, Cli, Command, Option, UsageError } from 'clipanion';
 import { loadConfig } from '../common/config';
 import { GopherShipError } from '../common/errors';
 import { createLogger, setLogLevel } from '../common/log';
-import { Supervisor } from '../supervisor/supervisor';
+import { Supervisor } from './supervisor';
 import { VERSION } from '../common/version';
 
 class RunCommand extends Command {
