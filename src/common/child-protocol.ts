@@ -21,4 +21,4 @@ export interface ChildSpec {
   inheritedFds: Record<string, number>;
 }
 
-export const CHILD_SPEC_ENV = 'GS_CHILD_SPEC';
+export const CHILD_SPEC_ENV = 'GOPHERSHIP_CHILD_SPEC';

@@ -245,6 +245,11 @@ export class RingReader {
     return true;
   }
 
+  /** Bytes published and not yet handed out by this reader. */
+  unread(): number {
+    return (Atomics.load(this.p.header, H_TAIL) - this.cursor) >>> 0;
+  }
+
   /** Drops everything unread: only for a ring whose framing is broken beyond use. */
   skipToTail(): void {
     this.cursor = Atomics.load(this.p.header, H_TAIL) >>> 0;

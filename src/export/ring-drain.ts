@@ -6,6 +6,7 @@
  * failure such as a full disk.
  */
 import { DoorbellListener, doorbellPath } from '../common/doorbell';
+import { RingCorruptError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { attachRing, type RingReader, type RingRecord } from '../common/ring';
 
@@ -97,10 +98,20 @@ export class RingDrain {
     const batch = this.batch;
     batch.length = 0;
     let bytes = 0;
-    for (let rec = source.reader.next(); rec !== null; rec = source.reader.next()) {
-      batch.push(rec);
-      bytes += rec.payload.byteLength;
-      if (batch.length >= BATCH_MAX_RECORDS || bytes >= BATCH_MAX_BYTES) break;
+    try {
+      for (let rec = source.reader.next(); rec !== null; rec = source.reader.next()) {
+        batch.push(rec);
+        bytes += rec.payload.byteLength;
+        if (batch.length >= BATCH_MAX_RECORDS || bytes >= BATCH_MAX_BYTES) break;
+      }
+    } catch (err) {
+      if (!(err instanceof RingCorruptError)) throw err;
+      // Only a bug or a foreign writer breaks the framing; retrying would loop forever, so
+      // say loudly what is given up and keep the ring usable.
+      this.log.error('ring framing is broken; skipping to its tail', { ring: source.index, err, unreadBytes: source.reader.unread() });
+      source.reader.skipToTail();
+      batch.length = 0;
+      return true;
     }
     if (batch.length === 0) return false;
     try {

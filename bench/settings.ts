@@ -1,0 +1,51 @@
+/**
+ * The benchmark's knobs, read from the environment only: `npm run bench` passes no
+ * arguments, and `BENCH_SECONDS=3 npm run bench` is the one way to change a run. A bad value
+ * stops the run before anything starts rather than quietly benchmarking something else.
+ */
+
+export interface BenchSettings {
+  /** Log records per request; one series of rounds per value. */
+  batches: number[];
+  /** Requests in flight per connection. */
+  inflight: number;
+  connections: number;
+  /** Load duration of one run, from the first request. */
+  seconds: number;
+  /** Optional request count after which a run stops early; undefined means only `seconds`. */
+  requests: number | undefined;
+  rounds: number;
+  /** Ingest worker processes of the engine. */
+  workers: number;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  return {
+    batches: intList(env, 'BENCH_BATCH', [100, 1000], 1, 100_000),
+    inflight: int(env, 'BENCH_INFLIGHT', 8, 1, 100),
+    connections: int(env, 'BENCH_CONNECTIONS', 4, 1, 256),
+    seconds: int(env, 'BENCH_SECONDS', 10, 1, 600),
+    requests: env.BENCH_REQUESTS ? parseBounded('BENCH_REQUESTS', env.BENCH_REQUESTS, 1, 100_000_000) : undefined,
+    rounds: int(env, 'BENCH_ROUNDS', 3, 1, 100),
+    workers: int(env, 'BENCH_WORKERS', 2, 1, 256),
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? dflt : parseBounded(name, raw, min, max);
+}
+
+function intList(env: NodeJS.ProcessEnv, name: string, dflt: number[], min: number, max: number): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  return raw.split(',').map((part) => parseBounded(name, part.trim(), min, max));
+}
+
+function parseBounded(name: string, raw: string, min: number, max: number): number {
+  const value = raw === '' ? NaN : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (a comma-separated list for BENCH_BATCH), got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
