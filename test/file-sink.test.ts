@@ -72,13 +72,20 @@ test('a restart continues the existing file and counts its size toward rotation'
   t.deepEqual(lines(path), [line(2), line(3)].map((l) => l.trimEnd()), 'below the limit it appends');
 });
 
-test('a torn last line left by a crash is terminated before anything is appended', (t) => {
+test('a torn last line left by a crash is cut off before anything is appended', (t) => {
   const path = join(tempDir(t), 'torn.jsonl');
-  writeFileSync(path, '{"complete":1}\n{"torn":');
-  const sink = new FileSink({ path, maxBytes: 1000, maxFiles: 1 });
+  writeFileSync(path, `{"complete":1}\n{"torn":"${'y'.repeat(100_000)}`);
+  const sink = new FileSink({ path, maxBytes: 1_000_000, maxFiles: 1 });
   sink.write('{"next":2}\n');
   sink.close();
-  t.is(readFileSync(path, 'utf8'), '{"complete":1}\n{"torn":\n{"next":2}\n');
+  t.is(readFileSync(path, 'utf8'), '{"complete":1}\n{"next":2}\n');
+});
+
+test('a file that is one torn line is emptied', (t) => {
+  const path = join(tempDir(t), 'all-torn.jsonl');
+  writeFileSync(path, '{"torn":');
+  new FileSink({ path, maxBytes: 1000, maxFiles: 1 }).close();
+  t.is(readFileSync(path, 'utf8'), '');
 });
 
 test('a write larger than maxBytes is kept whole in a fresh file', (t) => {

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { constants } from 'node:http2';
 import { connect } from 'node:net';
 import { RetryInfo, Status } from '../src/common/otlp-proto';
-import { frame, grpcExport, rawCall, rawExport, rawSession, startServer, type Harness } from './fixtures/otlp-grpc-harness';
+import { frame, grpcExport, rawCall, rawExport, rawSession, roundTrip, startServer, type Harness } from './fixtures/otlp-grpc-harness';
 
 /** The proof that a server survived: a fresh client still gets a normal export through. */
 async function stillServes(t: ExecutionContext, { target, sink }: Harness): Promise<void> {
@@ -208,8 +208,11 @@ test('a client that vanishes mid-upload gets nothing stored', async (t) => {
   t.teardown(() => h.server.close(0));
   const call = rawCall(h.port);
   call.stream.write(frame(Buffer.alloc(1000)).subarray(0, 500));
-  await new Promise<void>((resolve) => call.session.ping(() => resolve()));
+  await roundTrip(call.session);
   call.session.destroy();
   await stillServes(t, h);
+  // close() resolves only once every connection is gone, so the abandoned call has been seen.
+  await h.server.close(10_000);
+  t.is(h.server.counters.cancelled, 1);
   t.is(h.sink.records.length, 1, 'only the call from stillServes');
 });

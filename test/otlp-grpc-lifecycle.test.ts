@@ -6,22 +6,16 @@ import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ListenError } from '../src/common/errors';
 import { createOtlpGrpcServer } from '../src/ingest/otlp-grpc-server';
-import { CollectingSink, frame, grpcExport, rawCall, startServer } from './fixtures/otlp-grpc-harness';
+import { CollectingSink, frame, grpcExport, rawCall, roundTrip, startServer } from './fixtures/otlp-grpc-harness';
 
 function newServer(sink = new CollectingSink()) {
   return createOtlpGrpcServer({ sink, maxMessageBytes: 1 << 20, maxConcurrentStreams: 10, windowBytes: 1 << 20 });
-}
-
-/** A PING round trip: the server has handled every frame this session sent before it. */
-function roundTrip(session: ClientHttp2Session): Promise<void> {
-  return new Promise((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
 }
 
 function connectError(port: number): Promise<string | undefined> {

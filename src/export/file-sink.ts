@@ -52,9 +52,11 @@ export class FileSink {
       fd = openSync(path, OPEN_FLAGS, FILE_MODE);
       // A restart continues the file it finds, so rotation counts what is already there.
       this.size = fstatSync(fd).size;
-      if (endsInTornLine(fd, this.size)) {
-        log.warn('terminating a torn last line left by an earlier crash', { path });
-        this.size += writeSync(fd, '\n');
+      const whole = endOfLastLine(fd, this.size);
+      if (whole < this.size) {
+        log.warn('removing a torn last line left by an earlier crash', { path, bytes: this.size - whole });
+        ftruncateSync(fd, whole);
+        this.size = whole;
       }
       this.fd = fd;
     } catch (err) {
@@ -149,11 +151,17 @@ function renameIfPresent(from: string, to: string): void {
   }
 }
 
-// A process killed inside write() can leave a line without its newline; the next line
-// appended would be glued to it and both would be lost to a line-based reader.
-function endsInTornLine(fd: number, size: number): boolean {
-  if (size === 0) return false;
-  const last = Buffer.alloc(1);
-  readSync(fd, last, 0, 1, size - 1);
-  return last[0] !== NEWLINE;
+// A process killed inside write() can leave a line without its newline. Its batch was
+// never committed from the ring, so it will be written again whole: the torn bytes are
+// cut off rather than kept, and the file stays valid JSON lines for every reader.
+function endOfLastLine(fd: number, size: number): number {
+  const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    const n = readSync(fd, chunk, 0, end - start, start);
+    const at = chunk.subarray(0, n).lastIndexOf(NEWLINE);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
 }

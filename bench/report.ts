@@ -1,0 +1,150 @@
+/**
+ * Turns the runs into what a reader compares: medians per batch size and receiver, the
+ * engine/baseline ratio of accepted logs/s, a Markdown table (pasted as is into
+ * docs/benchmarks.md), and the raw runs as JSON in bench/out/. Medians, not means: the
+ * machines are shared, and one disturbed run must not move the headline.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './child-io';
+import type { GeneratorResult } from './load-generator';
+import type { BenchSettings } from './settings';
+import type { TargetKind } from './targets';
+
+export interface RunResult {
+  target: TargetKind;
+  batch: number;
+  round: number;
+  generator: GeneratorResult;
+  logs_per_s: number;
+  mb_per_s: number;
+  /** Of the requests answered. */
+  refused_pct: number;
+  /** Receiver tree CPU over the load window (from just before the generator started to its end). */
+  receiver_cpu_s: number;
+  receiver_cores: number;
+  receiver_cores_by_process: Record<string, number>;
+  cpu_us_per_log: number;
+  /** Sum over the tree of each process's VmHWM. */
+  peak_rss_mib: number;
+  /** Largest sum of VmRSS over the 100 ms samples; shared ring pages count once per process mapping them. */
+  max_rss_mib: number;
+  max_anon_mib: number;
+  /** Whole-life CPU of the tree (start to exit, including the engine's drain), from the reaped children's times. */
+  lifetime_cpu_s: number;
+  generator_cores: number;
+  /** Established connections per listening process (ingest worker, or the one baseline process). */
+  connections: number[];
+  exit_code: number | null;
+  /** Engine: accepted logs over the time from the first request to the engine's exit. */
+  exported_logs_per_s?: number;
+  /** Engine: from the last answer to the exit (SIGTERM, ingest stop, rings drained to the file). */
+  drain_s?: number;
+  /** Engine: lines in the output file after exit; must equal generator.requests_ok. */
+  exported_requests?: number;
+  notes: string[];
+}
+
+export interface Machine {
+  nproc: number;
+  cpu: string;
+  ram_gib: number;
+  kernel: string;
+  node: string;
+}
+
+export function describeMachine(): Machine {
+  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return {
+    nproc: availableParallelism(),
+    cpu: model?.[1] ?? 'unknown',
+    ram_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+  };
+}
+
+type Metric = 'logs_per_s' | 'mb_per_s' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
+const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
+
+export interface Summary {
+  batch: number;
+  target: TargetKind;
+  rounds: number;
+  /** Each metric's own median: the columns of a row need not come from the same round. */
+  median: Partial<Record<Metric, number>>;
+  requests_refused_median: number;
+  requests_error_total: number;
+  receiver_cores_by_process_median: Record<string, number>;
+}
+
+export function summarize(runs: readonly RunResult[]): Summary[] {
+  const out: Summary[] = [];
+  for (const batch of [...new Set(runs.map((r) => r.batch))]) {
+    for (const target of ['baseline', 'engine'] as const) {
+      const group = runs.filter((r) => r.batch === batch && r.target === target);
+      if (group.length === 0) continue;
+      const med: Partial<Record<Metric, number>> = {};
+      for (const m of METRICS) {
+        const values = group.map((r) => r[m]).filter((v): v is number => v !== undefined);
+        if (values.length > 0) med[m] = median(values);
+      }
+      out.push({
+        batch,
+        target,
+        rounds: group.length,
+        median: med,
+        requests_refused_median: median(group.map((r) => r.generator.requests_refused)),
+        requests_error_total: group.reduce((sum, r) => sum + r.generator.requests_error, 0),
+        receiver_cores_by_process_median: medianByKey(group.map((r) => r.receiver_cores_by_process)),
+      });
+    }
+  }
+  return out;
+}
+
+export function formatTable(summaries: readonly Summary[]): string {
+  const rows = [
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | refused req. (share) | receiver CPU, cores | CPU µs / log | Σ VmHWM MiB | max Σ RSS MiB (anon) | exported logs/s | drain s | generator CPU, cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of summaries) {
+    const m = s.median;
+    const baseline = summaries.find((b) => b.batch === s.batch && b.target === 'baseline')?.median.logs_per_s;
+    const ratio = s.target === 'engine' && baseline !== undefined && m.logs_per_s !== undefined ? (m.logs_per_s / baseline).toFixed(2) : '';
+    rows.push(
+      `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} | ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio} | ` +
+        `${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ` +
+        `${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${num(m.generator_cores, 2)} |`,
+    );
+  }
+  const breakdown = summaries.map(
+    (s) => `B=${s.batch} ${s.target}: ${Object.entries(s.receiver_cores_by_process_median).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`,
+  );
+  return `${rows.join('\n')}\n\nreceiver CPU by process, cores (medians):\n${breakdown.join('\n')}`;
+}
+
+/** Writes everything, raw runs included, and returns the path. */
+export function writeJson(settings: BenchSettings, machine: Machine, runs: readonly RunResult[], summaries: readonly Summary[]): string {
+  const dir = join(ROOT, 'bench', 'out');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(path, `${JSON.stringify({ settings, machine, summaries, runs }, null, 2)}\n`);
+  return path;
+}
+
+function medianByKey(records: readonly Record<string, number>[]): Record<string, number> {
+  const keys = [...new Set(records.flatMap((r) => Object.keys(r)))].sort();
+  return Object.fromEntries(keys.map((k) => [k, median(records.map((r) => r[k] ?? 0))]));
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function num(value: number | undefined, digits: number): string {
+  return value === undefined ? '–' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}

@@ -1,0 +1,192 @@
+/**
+ * `npm run bench`: the ingest benchmark. For each batch size and round it measures the no-op
+ * baseline and then the engine, interleaved so that a noisy neighbour hits both, each as a
+ * fresh process tree driven by the same load generator process. Prints one line per run,
+ * then a table of medians with the engine/baseline ratio, and writes the raw runs to
+ * bench/out/. Knobs: see bench/settings.ts and docs/benchmarks.md.
+ */
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { exitWithin, ROOT, spawnNode } from './child-io';
+import type { GeneratorResult } from './load-generator';
+import { connectionsPerProcess, reapedChildrenCpuS, TreeSampler, type TreeSample } from './proc-tree';
+import { describeMachine, formatTable, summarize, writeJson, type RunResult } from './report';
+import { readSettings, type BenchSettings } from './settings';
+import { startBaseline, startEngine, type Target, type TargetKind } from './targets';
+
+const SAMPLE_INTERVAL_MS = 100;
+/** When to look at how the connections spread: after they are up, well before the load ends. */
+const CONNECTION_PROBE_MS = 2000;
+/** Beyond the generator's own bound (duration plus its 10 s drain grace). */
+const GENERATOR_MARGIN_MS = 30_000;
+const MiB = 1024 * 1024;
+
+let current: Target | undefined;
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const machine = describeMachine();
+  console.log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.ram_gib} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}`);
+  console.log(`settings: ${JSON.stringify(settings)}`);
+  // Ctrl-C must not leave an engine running or a ring in /dev/shm.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      current?.cleanup();
+      process.exit(130);
+    });
+  }
+
+  const runs: RunResult[] = [];
+  for (const batch of settings.batches) {
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const kind of ['baseline', 'engine'] as const) {
+        const run = await measure(kind, batch, round, settings);
+        runs.push(run);
+        console.log(describeRun(run));
+      }
+    }
+  }
+  const summaries = summarize(runs);
+  console.log(`\nmedians over ${settings.rounds} round(s); ${settings.connections} connections x ${settings.inflight} in flight, ${settings.seconds} s per run, engine with ${settings.workers} ingest workers\n`);
+  console.log(formatTable(summaries));
+  const noted = runs.filter((r) => r.notes.length > 0);
+  if (noted.length > 0) console.log(`\n${noted.length} run(s) have notes (warnings, errors, mismatches): see the JSON file`);
+  console.log(`\nraw results: ${writeJson(settings, machine, runs, summaries)}`);
+}
+
+async function measure(kind: TargetKind, batch: number, round: number, settings: BenchSettings): Promise<RunResult> {
+  const target = kind === 'baseline' ? await startBaseline() : await startEngine(settings.workers);
+  current = target;
+  try {
+    const sampler = new TreeSampler(target.pid, SAMPLE_INTERVAL_MS);
+    const before = sampler.sample();
+    const generator = spawnNode(join(ROOT, 'dist/bench/load-generator.js'), generatorArgs(target.port, batch, settings));
+    let stdout = '';
+    let stderr = '';
+    generator.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    generator.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const stdoutEnded = once(generator.stdout!, 'end');
+    let connections: number[] = [];
+    const probe = setTimeout(() => {
+      connections = connectionsPerProcess(target.listenerPids(), target.port);
+    }, Math.min(CONNECTION_PROBE_MS, settings.seconds * 500));
+
+    const genExit = await exitWithin(generator, settings.seconds * 1000 + 10_000 + GENERATOR_MARGIN_MS);
+    clearTimeout(probe);
+    const { last, peakRssBytes } = sampler.finish();
+    if (genExit === undefined) {
+      generator.kill('SIGKILL');
+      throw new Error(`load generator did not finish (B=${batch}, ${kind}); stderr: ${stderr}`);
+    }
+    await stdoutEnded;
+    if (genExit.code !== 0) throw new Error(`load generator failed (code ${genExit.code}, B=${batch}, ${kind}): ${stderr}`);
+    const gen = JSON.parse(stdout.trim().split('\n').pop()!) as GeneratorResult;
+
+    // The generator is reaped already, so what the reaped-children counter gains from here
+    // on is the receiver's whole life, its children included.
+    const reapedBefore = reapedChildrenCpuS();
+    const exit = await target.stop();
+    const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore;
+    return result(kind, batch, round, gen, {
+      cpuS: last.cpuS - before.cpuS,
+      cpuSByProcess: cpuByProcess(target.processNames(), before, last),
+      peakRssBytes,
+      maxRssBytes: sampler.maxRssBytes,
+      maxAnonBytes: sampler.maxAnonBytes,
+      lifetimeCpuS,
+      connections,
+      exitCode: exit.code,
+      exitEpochMs: exit.epochMs,
+      exportedRequests: target.exportedRequests?.(),
+      notes: [...target.notes, ...(stderr === '' ? [] : [`generator stderr: ${stderr}`])],
+    });
+  } finally {
+    target.cleanup();
+    current = undefined;
+  }
+}
+
+function generatorArgs(port: number, batch: number, s: BenchSettings): string[] {
+  const args = ['--port', `${port}`, '--batch', `${batch}`, '--connections', `${s.connections}`, '--inflight', `${s.inflight}`, '--seconds', `${s.seconds}`];
+  return s.requests === undefined ? args : [...args, '--requests', `${s.requests}`];
+}
+
+/** Load-window CPU per named process; a process started during the window counts from zero. */
+function cpuByProcess(names: ReadonlyMap<number, string>, before: TreeSample, last: TreeSample): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, cpuS] of last.cpuSByPid) out[names.get(pid) ?? `pid ${pid}`] = cpuS - (before.cpuSByPid.get(pid) ?? 0);
+  return out;
+}
+
+interface Observed {
+  cpuS: number;
+  cpuSByProcess: Record<string, number>;
+  peakRssBytes: number;
+  maxRssBytes: number;
+  maxAnonBytes: number;
+  lifetimeCpuS: number;
+  connections: number[];
+  exitCode: number | null;
+  exitEpochMs: number;
+  exportedRequests: number | undefined;
+  notes: string[];
+}
+
+function result(kind: TargetKind, batch: number, round: number, gen: GeneratorResult, o: Observed): RunResult {
+  const answered = gen.requests_ok + gen.requests_refused + gen.requests_error;
+  const notes = [...o.notes];
+  if (gen.requests_error > 0) notes.push(`${gen.requests_error} requests failed: ${JSON.stringify(gen.errors_by_status)}, ${gen.requests_cut_off} cut off unanswered`);
+  if (o.exitCode !== 0) notes.push(`receiver exited with code ${o.exitCode}`);
+  if (o.exportedRequests !== undefined && o.exportedRequests !== gen.requests_ok) {
+    notes.push(`the engine accepted ${gen.requests_ok} requests but its output holds ${o.exportedRequests} lines`);
+  }
+  const run: RunResult = {
+    target: kind,
+    batch,
+    round,
+    generator: gen,
+    logs_per_s: gen.logs_ok / gen.elapsed_s,
+    mb_per_s: gen.bytes_ok / gen.elapsed_s / 1e6,
+    refused_pct: answered === 0 ? 0 : (100 * gen.requests_refused) / answered,
+    receiver_cpu_s: o.cpuS,
+    receiver_cores: o.cpuS / gen.elapsed_s,
+    receiver_cores_by_process: Object.fromEntries(Object.entries(o.cpuSByProcess).map(([name, cpuS]) => [name, cpuS / gen.elapsed_s])),
+    cpu_us_per_log: gen.logs_ok === 0 ? 0 : (o.cpuS / gen.logs_ok) * 1e6,
+    peak_rss_mib: o.peakRssBytes / MiB,
+    max_rss_mib: o.maxRssBytes / MiB,
+    max_anon_mib: o.maxAnonBytes / MiB,
+    lifetime_cpu_s: o.lifetimeCpuS,
+    generator_cores: gen.cpu_s / gen.elapsed_s,
+    connections: o.connections,
+    exit_code: o.exitCode,
+    notes,
+  };
+  if (kind === 'engine') {
+    run.exported_logs_per_s = gen.logs_ok / ((o.exitEpochMs - gen.first_request_epoch_ms) / 1000);
+    run.drain_s = (o.exitEpochMs - gen.last_answer_epoch_ms) / 1000;
+    run.exported_requests = o.exportedRequests;
+  }
+  return run;
+}
+
+function describeRun(r: RunResult): string {
+  const g = r.generator;
+  const parts = [
+    `B=${r.batch} round ${r.round} ${r.target.padEnd(8)}`,
+    `${Math.round(r.logs_per_s).toLocaleString('en-US')} logs/s`,
+    `${r.mb_per_s.toFixed(1)} MB/s`,
+    `ok ${g.requests_ok} refused ${g.requests_refused} error ${g.requests_error}`,
+    `cpu ${r.receiver_cores.toFixed(2)} cores (${Object.entries(r.receiver_cores_by_process).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; generator ${r.generator_cores.toFixed(2)})`,
+    `ΣHWM ${r.peak_rss_mib.toFixed(0)} MiB`,
+    `conns ${r.connections.join('/')}`,
+  ];
+  if (r.exported_logs_per_s !== undefined) parts.push(`exported ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (drain ${r.drain_s!.toFixed(1)} s, ${r.exported_requests} lines)`);
+  if (r.notes.length > 0) parts.push(`NOTES: ${r.notes.join(' | ')}`);
+  return parts.join(', ');
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+  current?.cleanup();
+  process.exit(1);
+});

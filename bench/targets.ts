@@ -1,0 +1,174 @@
+/**
+ * The two receivers a run measures, behind one interface: the no-op baseline (one process)
+ * and the real engine (supervisor, N ingest workers, one exporter) on a private data_dir
+ * and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
+ * heap, JIT state or ring contents.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from './child-io';
+import { listTree } from './proc-tree';
+
+export type TargetKind = 'baseline' | 'engine';
+
+export interface Target {
+  readonly kind: TargetKind;
+  /** Root of the process tree. */
+  readonly pid: number;
+  readonly port: number;
+  /** The processes that accept the generator's connections. */
+  listenerPids(): number[];
+  /** Names the tree's processes (supervisor, ingest-0, export-0, ...) for the CPU breakdown. */
+  processNames(): Map<number, string>;
+  /** Warnings, errors and unexpected output seen so far: anything here deserves a look. */
+  readonly notes: string[];
+  /** SIGTERM, then the exit; a tree still alive after the bound is SIGKILLed and noted. */
+  stop(): Promise<Exit>;
+  /** Engine only: lines (one per accepted request) the file exporter wrote. */
+  exportedRequests?(): number;
+  /** Kills whatever still runs and removes the run's directories. */
+  cleanup(): void;
+}
+
+const MiB = 1024 * 1024;
+const READY_TIMEOUT_MS = 30_000;
+/** The engine drains its rings to the file before exiting; this bounds that. */
+const ENGINE_SHUTDOWN_MS = 120_000;
+const STOP_MARGIN_MS = 30_000;
+const BASELINE_STOP_MS = 10_000;
+const RING_BYTES = 256 * MiB;
+/** What `npx gophership` runs, so that the bench follows the CLI wherever it moves. */
+const GOPHERSHIP_BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { gophership: string } }).bin.gophership;
+
+export async function startBaseline(): Promise<Target> {
+  const child = spawnNode(join(ROOT, 'dist/bench/noop-receiver.js'), []);
+  const notes: string[] = [];
+  followLines(child.stderr!, (line) => notes.push(`stderr: ${line}`));
+  const port = await new Promise<number>((resolve, reject) => {
+    followLines(child.stdout!, (line) => resolve((JSON.parse(line) as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`noop receiver exited (code ${code}) before listening: ${notes.join(' | ')}`)));
+  });
+  return {
+    kind: 'baseline',
+    pid: child.pid!,
+    port,
+    listenerPids: () => [child.pid!],
+    processNames: () => new Map([[child.pid!, 'receiver']]),
+    notes,
+    stop: () => stopTree(child, BASELINE_STOP_MS, notes),
+    cleanup: () => killTree(child),
+  };
+}
+
+type LogLine = Record<string, unknown> & { msg: string; level: string };
+
+export async function startEngine(workers: number): Promise<Target> {
+  const dir = mkdtempSync(join(ROOT, 'var', 'bench-'));
+  const ringDir = mkdtempSync('/dev/shm/gs-bench-rings-');
+  const outDir = join(dir, 'out');
+  const port = await freePort();
+  const config = {
+    data_dir: dir,
+    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    rings: { dir: ringDir, green_bytes: RING_BYTES },
+    // No rotation, so that every line is still there to be counted after the run.
+    exporters: [{ type: 'file', path: join(outDir, 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
+    supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },
+  };
+  const configPath = join(dir, 'gophership.yaml');
+  // JSON is YAML: no serializer needed.
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const child = spawnNode(join(ROOT, GOPHERSHIP_BIN), ['run', '--config', configPath]);
+
+  const notes: string[] = [];
+  const logs: LogLine[] = [];
+  const cleanup = (): void => {
+    killTree(child);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(ringDir, { recursive: true, force: true });
+  };
+  followLines(child.stdout!, (line) => notes.push(`stdout: ${line}`));
+  const ready = new Promise<void>((resolve, reject) => {
+    followLines(child.stderr!, (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        notes.push(`stderr (not JSON): ${text}`);
+        return;
+      }
+      logs.push(line);
+      if (line.level === 'warn' || line.level === 'error') notes.push(text);
+      if (line.msg === 'engine ready') resolve();
+    });
+    child.once('exit', (code, signal) => reject(new Error(`engine exited (code ${code}, signal ${signal}) before "engine ready": ${notes.join(' | ')}`)));
+    setTimeout(() => reject(new Error(`engine not ready within ${READY_TIMEOUT_MS} ms: ${notes.join(' | ')}`)), READY_TIMEOUT_MS).unref();
+  });
+  try {
+    await ready;
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+
+  return {
+    kind: 'engine',
+    pid: child.pid!,
+    port,
+    listenerPids: () => [...childPids(logs)].filter(([name]) => name.startsWith('ingest-')).map(([, pid]) => pid),
+    processNames: () => new Map([[child.pid!, 'supervisor'], ...[...childPids(logs)].map(([name, pid]): [number, string] => [pid, name])]),
+    notes,
+    stop: () => stopTree(child, ENGINE_SHUTDOWN_MS + STOP_MARGIN_MS, notes),
+    exportedRequests: () => countNewlines(outDir),
+    cleanup,
+  };
+}
+
+/** Each child's latest pid by name, in name order: a restarted child has a new pid. */
+function childPids(logs: readonly LogLine[]): Map<string, number> {
+  const byChild = new Map<string, number>();
+  for (const l of logs) if (l.msg === 'child ready') byChild.set(String(l.child), l.childPid as number);
+  return new Map([...byChild].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+}
+
+async function stopTree(child: ChildProcess, timeoutMs: number, notes: string[]): Promise<Exit> {
+  const pids = listTree(child.pid!);
+  child.kill('SIGTERM');
+  const exit = await exitWithin(child, timeoutMs);
+  if (exit !== undefined) return exit;
+  notes.push(`did not exit within ${timeoutMs} ms of SIGTERM; SIGKILLed pids ${pids.join(',')}`);
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  return (await exitWithin(child, 5000)) ?? { code: null, signal: 'SIGKILL', epochMs: Date.now() };
+}
+
+function killTree(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  for (const pid of listTree(child.pid!)) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Newlines in every file of `dir`: the file exporter writes one line per request. */
+function countNewlines(dir: string): number {
+  const buffer = Buffer.alloc(8 * MiB);
+  let lines = 0;
+  for (const name of readdirSync(dir)) {
+    const fd = openSync(join(dir, name), 'r');
+    try {
+      for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
+        const filled = buffer.subarray(0, n);
+        for (let i = filled.indexOf(0x0a); i !== -1; i = filled.indexOf(0x0a, i + 1)) lines++;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return lines;
+}
