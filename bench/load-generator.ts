@@ -31,6 +31,9 @@ export interface GeneratorResult {
   errors_by_status: Record<string, number>;
   /** Requests still unanswered DRAIN_GRACE_MS after the load stopped; also in requests_error. */
   requests_cut_off: number;
+  /** Seconds from the first request to the first refusal, null when none: how long until a ring was full. */
+  first_refusal_s: number | null;
+  requests_ok_before_first_refusal: number;
   message_bytes: number;
   /** Wall clock, for the runner to relate to the engine's exit. */
   first_request_epoch_ms: number;
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   const sessions = await Promise.all(Array.from({ length: connections }, () => open(port)));
 
   const counts = { ok: 0, refused: 0, error: 0, sent: 0, cutOff: 0 };
+  let firstRefusal: { atMs: number; okBefore: number } | undefined;
   const errorsByStatus: Record<string, number> = {};
   const cpuBefore = process.cpuUsage();
   const firstRequestEpochMs = Date.now();
@@ -96,7 +100,10 @@ async function main(): Promise<void> {
         return;
       }
       if (status === STATUS_OK) counts.ok++;
-      else if (status === STATUS_UNAVAILABLE) counts.refused++;
+      else if (status === STATUS_UNAVAILABLE) {
+        firstRefusal ??= { atMs: performance.now() - started, okBefore: counts.ok };
+        counts.refused++;
+      }
       else {
         counts.error++;
         errorsByStatus[status ?? 'none'] = (errorsByStatus[status ?? 'none'] ?? 0) + 1;
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
     requests_sent: counts.sent,
     errors_by_status: errorsByStatus,
     requests_cut_off: counts.cutOff,
+    first_refusal_s: firstRefusal === undefined ? null : firstRefusal.atMs / 1000,
+    requests_ok_before_first_refusal: firstRefusal === undefined ? counts.ok : firstRefusal.okBefore,
     message_bytes: payload.messageBytes,
     first_request_epoch_ms: firstRequestEpochMs,
     last_answer_epoch_ms: lastAnswerEpochMs,

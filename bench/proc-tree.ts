@@ -12,8 +12,9 @@ const KiB = 1024;
 
 export interface TreeSample {
   pids: number[];
-  /** Each live process's own cpuS share, for a per-process breakdown. */
+  /** Each live process's own cpuS and anonBytes shares, for a per-process breakdown. */
   cpuSByPid: Map<number, number>;
+  anonBytesByPid: Map<number, number>;
   /** utime+stime of live processes plus cutime+cstime (their reaped children), seconds. */
   cpuS: number;
   rssBytes: number;
@@ -43,7 +44,7 @@ export function listTree(root: number): number[] {
 }
 
 export function sampleTree(root: number): TreeSample {
-  const sample: TreeSample = { pids: [], cpuSByPid: new Map(), cpuS: 0, rssBytes: 0, anonBytes: 0 };
+  const sample: TreeSample = { pids: [], cpuSByPid: new Map(), anonBytesByPid: new Map(), cpuS: 0, rssBytes: 0, anonBytes: 0 };
   for (const pid of listTree(root)) {
     const stat = readOrEmpty(`/proc/${pid}/stat`);
     const status = readOrEmpty(`/proc/${pid}/status`);
@@ -55,15 +56,17 @@ export function sampleTree(root: number): TreeSample {
     sample.pids.push(pid);
     sample.cpuSByPid.set(pid, ticks / CLOCK_TICKS);
     sample.cpuS += ticks / CLOCK_TICKS;
+    const anonBytes = statusKiB(status, 'RssAnon') * KiB;
+    sample.anonBytesByPid.set(pid, anonBytes);
     sample.rssBytes += statusKiB(status, 'VmRSS') * KiB;
-    sample.anonBytes += statusKiB(status, 'RssAnon') * KiB;
+    sample.anonBytes += anonBytes;
   }
   return sample;
 }
 
-/** Sum of each process's own peak RSS (VmHWM); peaks at different times add up, so an upper bound. */
-export function peakRssBytes(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + statusKiB(readOrEmpty(`/proc/${pid}/status`), 'VmHWM') * KiB, 0);
+/** Each process's own peak RSS (VmHWM). Summed, peaks at different times add up: an upper bound. */
+export function peakRssByPid(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, statusKiB(readOrEmpty(`/proc/${pid}/status`), 'VmHWM') * KiB]));
 }
 
 /** CPU seconds of this process's reaped children: how a process's whole life is measured once it exited. */
@@ -115,6 +118,7 @@ export function connectionsPerProcess(pids: readonly number[], port: number): nu
 export class TreeSampler {
   maxRssBytes = 0;
   maxAnonBytes = 0;
+  readonly maxAnonBytesByPid = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -128,14 +132,15 @@ export class TreeSampler {
     const s = sampleTree(this.root);
     this.maxRssBytes = Math.max(this.maxRssBytes, s.rssBytes);
     this.maxAnonBytes = Math.max(this.maxAnonBytes, s.anonBytes);
+    for (const [pid, bytes] of s.anonBytesByPid) this.maxAnonBytesByPid.set(pid, Math.max(bytes, this.maxAnonBytesByPid.get(pid) ?? 0));
     return s;
   }
 
-  /** The final sample plus the tree's summed VmHWM, read while every process still lives. */
-  finish(): { last: TreeSample; peakRssBytes: number } {
+  /** The final sample plus each process's VmHWM, read while every process still lives. */
+  finish(): { last: TreeSample; peakRssByPid: Map<number, number> } {
     clearInterval(this.timer);
     const last = this.sample();
-    return { last, peakRssBytes: peakRssBytes(last.pids) };
+    return { last, peakRssByPid: peakRssByPid(last.pids) };
   }
 }
 

@@ -19,6 +19,8 @@ export interface RunResult {
   generator: GeneratorResult;
   logs_per_s: number;
   mb_per_s: number;
+  /** Accepted logs/s up to the first refusal (ring full), or over the whole run when none. */
+  logs_per_s_until_full: number;
   /** Of the requests answered. */
   refused_pct: number;
   /** Receiver tree CPU over the load window (from just before the generator started to its end). */
@@ -28,6 +30,9 @@ export interface RunResult {
   cpu_us_per_log: number;
   /** Sum over the tree of each process's VmHWM. */
   peak_rss_mib: number;
+  peak_rss_mib_by_process: Record<string, number>;
+  /** Largest RssAnon of each process over the samples: its heap and buffers, without the shared rings. */
+  max_anon_mib_by_process: Record<string, number>;
   /** Largest sum of VmRSS over the 100 ms samples; shared ring pages count once per process mapping them. */
   max_rss_mib: number;
   max_anon_mib: number;
@@ -65,8 +70,8 @@ export function describeMachine(): Machine {
   };
 }
 
-type Metric = 'logs_per_s' | 'mb_per_s' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
-const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
+type Metric = 'logs_per_s' | 'mb_per_s' | 'logs_per_s_until_full' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
+const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'logs_per_s_until_full', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
 
 export interface Summary {
   batch: number;
@@ -77,6 +82,7 @@ export interface Summary {
   requests_refused_median: number;
   requests_error_total: number;
   receiver_cores_by_process_median: Record<string, number>;
+  max_anon_mib_by_process_median: Record<string, number>;
 }
 
 export function summarize(runs: readonly RunResult[]): Summary[] {
@@ -98,6 +104,7 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
         requests_refused_median: median(group.map((r) => r.generator.requests_refused)),
         requests_error_total: group.reduce((sum, r) => sum + r.generator.requests_error, 0),
         receiver_cores_by_process_median: medianByKey(group.map((r) => r.receiver_cores_by_process)),
+        max_anon_mib_by_process_median: medianByKey(group.map((r) => r.max_anon_mib_by_process)),
       });
     }
   }
@@ -106,23 +113,26 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
 
 export function formatTable(summaries: readonly Summary[]): string {
   const rows = [
-    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | refused req. (share) | receiver CPU, cores | CPU µs / log | Σ VmHWM MiB | max Σ RSS MiB (anon) | exported logs/s | drain s | generator CPU, cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | accepted logs/s until 1st refusal | engine / baseline | refused req. (share) | receiver CPU, cores | CPU µs / log | Σ VmHWM MiB | max Σ RSS MiB (anon) | exported logs/s | drain s | generator CPU, cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of summaries) {
     const m = s.median;
-    const baseline = summaries.find((b) => b.batch === s.batch && b.target === 'baseline')?.median.logs_per_s;
-    const ratio = s.target === 'engine' && baseline !== undefined && m.logs_per_s !== undefined ? (m.logs_per_s / baseline).toFixed(2) : '';
+    const baseline = summaries.find((b) => b.batch === s.batch && b.target === 'baseline')?.median;
+    const ratio = (metric: Metric): string => {
+      const base = baseline?.[metric];
+      const value = m[metric];
+      return s.target === 'engine' && base !== undefined && value !== undefined ? (value / base).toFixed(2) : '';
+    };
     rows.push(
-      `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} | ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio} | ` +
+      `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} | ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ` +
+        `${num(m.logs_per_s_until_full, 0)} | ${ratio('logs_per_s_until_full')} | ` +
         `${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ` +
         `${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${num(m.generator_cores, 2)} |`,
     );
   }
-  const breakdown = summaries.map(
-    (s) => `B=${s.batch} ${s.target}: ${Object.entries(s.receiver_cores_by_process_median).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`,
-  );
-  return `${rows.join('\n')}\n\nreceiver CPU by process, cores (medians):\n${breakdown.join('\n')}`;
+  const breakdown = summaries.map((s) => `B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);
+  return `${rows.join('\n')}\n\nby process, medians (CPU cores over the load; largest RssAnon MiB):\n${breakdown.join('\n')}`;
 }
 
 /** Writes everything, raw runs included, and returns the path. */
@@ -132,6 +142,12 @@ export function writeJson(settings: BenchSettings, machine: Machine, runs: reado
   const path = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(path, `${JSON.stringify({ settings, machine, summaries, runs }, null, 2)}\n`);
   return path;
+}
+
+function perProcess(cores: Record<string, number>, anonMib: Record<string, number>): string {
+  return Object.keys(cores)
+    .map((name) => `${name} ${cores[name].toFixed(2)} cores, ${num(anonMib[name], 0)} MiB`)
+    .join('; ');
 }
 
 function medianByKey(records: readonly Record<string, number>[]): Record<string, number> {

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { exitWithin, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
-import { connectionsPerProcess, reapedChildrenCpuS, TreeSampler, type TreeSample } from './proc-tree';
+import { connectionsPerProcess, reapedChildrenCpuS, TreeSampler } from './proc-tree';
 import { describeMachine, formatTable, summarize, writeJson, type RunResult } from './report';
 import { readSettings, type BenchSettings } from './settings';
 import { startBaseline, startEngine, type Target, type TargetKind } from './targets';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     }
   }
   const summaries = summarize(runs);
-  console.log(`\nmedians over ${settings.rounds} round(s); ${settings.connections} connections x ${settings.inflight} in flight, ${settings.seconds} s per run, engine with ${settings.workers} ingest workers\n`);
+  console.log(`\nmedians over ${settings.rounds} round(s); ${settings.connections} connections x ${settings.inflight} in flight, ${settings.seconds} s per run, engine with ${settings.workers} ingest workers and ${settings.ringMib} MiB rings\n`);
   console.log(formatTable(summaries));
   const noted = runs.filter((r) => r.notes.length > 0);
   if (noted.length > 0) console.log(`\n${noted.length} run(s) have notes (warnings, errors, mismatches): see the JSON file`);
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 }
 
 async function measure(kind: TargetKind, batch: number, round: number, settings: BenchSettings): Promise<RunResult> {
-  const target = kind === 'baseline' ? await startBaseline() : await startEngine(settings.workers);
+  const target = kind === 'baseline' ? await startBaseline() : await startEngine(settings.workers, settings.ringMib);
   current = target;
   try {
     const sampler = new TreeSampler(target.pid, SAMPLE_INTERVAL_MS);
@@ -73,7 +73,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
 
     const genExit = await exitWithin(generator, settings.seconds * 1000 + 10_000 + GENERATOR_MARGIN_MS);
     clearTimeout(probe);
-    const { last, peakRssBytes } = sampler.finish();
+    const { last, peakRssByPid } = sampler.finish();
     if (genExit === undefined) {
       generator.kill('SIGKILL');
       throw new Error(`load generator did not finish (B=${batch}, ${kind}); stderr: ${stderr}`);
@@ -87,10 +87,14 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
     const reapedBefore = reapedChildrenCpuS();
     const exit = await target.stop();
     const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore;
+    const names = target.processNames();
+    const cpuDelta = new Map([...last.cpuSByPid].map(([pid, cpuS]) => [pid, cpuS - (before.cpuSByPid.get(pid) ?? 0)]));
     return result(kind, batch, round, gen, {
       cpuS: last.cpuS - before.cpuS,
-      cpuSByProcess: cpuByProcess(target.processNames(), before, last),
-      peakRssBytes,
+      cpuSByProcess: byName(names, cpuDelta),
+      peakRssBytes: sum(peakRssByPid.values()),
+      peakRssBytesByProcess: byName(names, peakRssByPid),
+      maxAnonBytesByProcess: byName(names, sampler.maxAnonBytesByPid),
       maxRssBytes: sampler.maxRssBytes,
       maxAnonBytes: sampler.maxAnonBytes,
       lifetimeCpuS,
@@ -111,17 +115,27 @@ function generatorArgs(port: number, batch: number, s: BenchSettings): string[] 
   return s.requests === undefined ? args : [...args, '--requests', `${s.requests}`];
 }
 
-/** Load-window CPU per named process; a process started during the window counts from zero. */
-function cpuByProcess(names: ReadonlyMap<number, string>, before: TreeSample, last: TreeSample): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [pid, cpuS] of last.cpuSByPid) out[names.get(pid) ?? `pid ${pid}`] = cpuS - (before.cpuSByPid.get(pid) ?? 0);
-  return out;
+/** A per-pid measure keyed by process name (supervisor, ingest-0, ...) for the report. */
+function byName(names: ReadonlyMap<number, string>, byPid: ReadonlyMap<number, number>): Record<string, number> {
+  return Object.fromEntries([...byPid].map(([pid, value]) => [names.get(pid) ?? `pid ${pid}`, value]));
+}
+
+function scaled(record: Record<string, number>, factor: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v * factor]));
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
 }
 
 interface Observed {
   cpuS: number;
   cpuSByProcess: Record<string, number>;
   peakRssBytes: number;
+  peakRssBytesByProcess: Record<string, number>;
+  maxAnonBytesByProcess: Record<string, number>;
   maxRssBytes: number;
   maxAnonBytes: number;
   lifetimeCpuS: number;
@@ -147,12 +161,15 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
     generator: gen,
     logs_per_s: gen.logs_ok / gen.elapsed_s,
     mb_per_s: gen.bytes_ok / gen.elapsed_s / 1e6,
+    logs_per_s_until_full: (gen.requests_ok_before_first_refusal * batch) / (gen.first_refusal_s ?? gen.elapsed_s),
     refused_pct: answered === 0 ? 0 : (100 * gen.requests_refused) / answered,
     receiver_cpu_s: o.cpuS,
     receiver_cores: o.cpuS / gen.elapsed_s,
-    receiver_cores_by_process: Object.fromEntries(Object.entries(o.cpuSByProcess).map(([name, cpuS]) => [name, cpuS / gen.elapsed_s])),
+    receiver_cores_by_process: scaled(o.cpuSByProcess, 1 / gen.elapsed_s),
     cpu_us_per_log: gen.logs_ok === 0 ? 0 : (o.cpuS / gen.logs_ok) * 1e6,
     peak_rss_mib: o.peakRssBytes / MiB,
+    peak_rss_mib_by_process: scaled(o.peakRssBytesByProcess, 1 / MiB),
+    max_anon_mib_by_process: scaled(o.maxAnonBytesByProcess, 1 / MiB),
     max_rss_mib: o.maxRssBytes / MiB,
     max_anon_mib: o.maxAnonBytes / MiB,
     lifetime_cpu_s: o.lifetimeCpuS,
@@ -176,6 +193,7 @@ function describeRun(r: RunResult): string {
     `${Math.round(r.logs_per_s).toLocaleString('en-US')} logs/s`,
     `${r.mb_per_s.toFixed(1)} MB/s`,
     `ok ${g.requests_ok} refused ${g.requests_refused} error ${g.requests_error}`,
+    g.first_refusal_s === null ? 'no refusal' : `first refusal at ${g.first_refusal_s.toFixed(1)} s (${Math.round(r.logs_per_s_until_full).toLocaleString('en-US')} logs/s until then)`,
     `cpu ${r.receiver_cores.toFixed(2)} cores (${Object.entries(r.receiver_cores_by_process).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; generator ${r.generator_cores.toFixed(2)})`,
     `ΣHWM ${r.peak_rss_mib.toFixed(0)} MiB`,
     `conns ${r.connections.join('/')}`,

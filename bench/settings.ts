@@ -17,6 +17,8 @@ export interface BenchSettings {
   rounds: number;
   /** Ingest worker processes of the engine. */
   workers: number;
+  /** Each engine worker's green ring, MiB: how much the engine buffers before refusing. */
+  ringMib: number;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -28,7 +30,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     requests: env.BENCH_REQUESTS ? parseBounded('BENCH_REQUESTS', env.BENCH_REQUESTS, 1, 100_000_000) : undefined,
     rounds: int(env, 'BENCH_ROUNDS', 3, 1, 100),
     workers: int(env, 'BENCH_WORKERS', 2, 1, 256),
+    ringMib: ringMib(env),
   };
+}
+
+// The engine wants a power of two of at least twice its 16 MiB default message limit.
+function ringMib(env: NodeJS.ProcessEnv): number {
+  const value = int(env, 'BENCH_RING_MIB', 256, 64, 1024);
+  if ((value & (value - 1)) !== 0) throw new Error(`BENCH_RING_MIB must be a power of two, got ${value}`);
+  return value;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {

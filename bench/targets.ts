@@ -37,7 +37,6 @@ const READY_TIMEOUT_MS = 30_000;
 const ENGINE_SHUTDOWN_MS = 120_000;
 const STOP_MARGIN_MS = 30_000;
 const BASELINE_STOP_MS = 10_000;
-const RING_BYTES = 256 * MiB;
 /** What `npx gophership` runs, so that the bench follows the CLI wherever it moves. */
 const GOPHERSHIP_BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { gophership: string } }).bin.gophership;
 
@@ -63,7 +62,7 @@ export async function startBaseline(): Promise<Target> {
 
 type LogLine = Record<string, unknown> & { msg: string; level: string };
 
-export async function startEngine(workers: number): Promise<Target> {
+export async function startEngine(workers: number, ringMib: number): Promise<Target> {
   const dir = mkdtempSync(join(ROOT, 'var', 'bench-'));
   const ringDir = mkdtempSync('/dev/shm/gs-bench-rings-');
   const outDir = join(dir, 'out');
@@ -71,7 +70,7 @@ export async function startEngine(workers: number): Promise<Target> {
   const config = {
     data_dir: dir,
     ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
-    rings: { dir: ringDir, green_bytes: RING_BYTES },
+    rings: { dir: ringDir, green_bytes: ringMib * MiB },
     // No rotation, so that every line is still there to be counted after the run.
     exporters: [{ type: 'file', path: join(outDir, 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
     supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },

@@ -2,6 +2,7 @@
  * Every refusal the receiver makes, as a client sees it, and that no bad input (oversized,
  * malformed, hostile or abandoned) stops it from serving the next client.
  */
+import { InflightBudget } from '../src/ingest/inflight-budget';
 import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
@@ -47,9 +48,19 @@ test('an unknown method is UNIMPLEMENTED', async (t) => {
   t.teardown(() => h.server.close(0));
   const { error } = await grpcExport(h.target, Buffer.from('x'), { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' });
   t.is(error?.code, grpc.status.UNIMPLEMENTED);
-  t.regex(error?.details ?? '', /TraceService\/Export is not implemented/);
+  t.regex(error?.details ?? '', /TraceService\/Export" is not implemented/);
   t.is(h.sink.offers, 0);
   await stillServes(t, h);
+});
+
+test('the status message is percent-encoded on the wire and grpc-js restores it', async (t) => {
+  const h = await startServer();
+  t.teardown(() => h.server.close(0));
+  const path = '/50%off.Shop/Buy';
+  const { error } = await grpcExport(h.target, Buffer.from('x'), { path });
+  t.is(error?.details, `method "${path}" is not implemented; this server implements only /opentelemetry.proto.collector.logs.v1.LogsService/Export`);
+  const raw = await rawExport(h.port, frame(Buffer.from('x')), { ':path': path });
+  t.regex(raw.headers['grpc-message'] as string, /^method "\/50%25off\.Shop\/Buy" is not implemented/);
 });
 
 test('an unsupported grpc-encoding is UNIMPLEMENTED and the response lists what is accepted', async (t) => {
@@ -71,9 +82,11 @@ test('a request that is not gRPC gets an HTTP status, not a 200', async (t) => {
   const get = await rawExport(h.port, Buffer.alloc(0), { ':method': 'GET' });
   t.is(Number(get.headers[':status']), 405);
   t.is(get.headers.allow, 'POST');
-  const json = await rawExport(h.port, Buffer.from('{}'), { 'content-type': 'application/json' });
-  t.is(Number(json.headers[':status']), 415);
-  t.is(h.server.counters.refused.notGrpc, 2);
+  for (const contentType of ['application/json', 'application/grpc-web', 'application/grpc+json']) {
+    const outcome = await rawExport(h.port, frame(Buffer.from('{}')), { 'content-type': contentType });
+    t.is(Number(outcome.headers[':status']), 415, contentType);
+  }
+  t.is(h.server.counters.refused.notGrpc, 4);
   t.is(h.sink.offers, 0);
 });
 
@@ -215,4 +228,18 @@ test('a client that vanishes mid-upload gets nothing stored', async (t) => {
   await h.server.close(10_000);
   t.is(h.server.counters.cancelled, 1);
   t.is(h.sink.records.length, 1, 'only the call from stillServes');
+});
+
+test('requests past the in-flight byte budget are UNAVAILABLE with RetryInfo, and the budget is given back', async (t) => {
+  const inflight = new InflightBudget(64 * 1024);
+  const h = await startServer({ inflight });
+  t.teardown(() => h.server.close(0));
+  const { error } = await grpcExport(h.target, Buffer.alloc(256 * 1024, 7));
+  t.is(error?.code, grpc.status.UNAVAILABLE);
+  t.regex(error?.details ?? '', /max_inflight_bytes/);
+  t.true(Buffer.isBuffer(error?.metadata.get('grpc-status-details-bin')[0]), 'the refusal carries RetryInfo');
+  t.is(h.server.counters.refused.overloaded, 1);
+  t.is(h.sink.records.length, 0);
+  await stillServes(t, h);
+  t.is(inflight.inUse, 0, 'every byte taken was given back');
 });

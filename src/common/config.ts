@@ -27,6 +27,7 @@ export interface Config {
   ingest: {
     workers: number;
     max_message_bytes: number;
+    max_inflight_bytes: number;
     otlp_grpc: {
       listen: ListenAddress[];
       max_concurrent_streams: number;
@@ -78,7 +79,7 @@ export function validateConfig(raw: unknown): Config {
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
-  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'otlp_grpc']);
+  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'otlp_grpc']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes']);
   const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
   if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
@@ -86,6 +87,10 @@ export function validateConfig(raw: unknown): Config {
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
+  const maxInflight = int(ingestRaw, 'max_inflight_bytes', 'ingest', 64 * MiB, 1024, 16 * 1024 * MiB);
+  if (maxInflight < maxMessage) {
+    throw new ConfigError(`ingest.max_inflight_bytes (${maxInflight}) must be at least ingest.max_message_bytes (${maxMessage}), or the largest request could never be received`);
+  }
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes']);
   const greenBytes = int(ringsRaw, 'green_bytes', 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
@@ -107,6 +112,7 @@ export function validateConfig(raw: unknown): Config {
     ingest: {
       workers: workers === 0 ? availableParallelism() : workers,
       max_message_bytes: maxMessage,
+      max_inflight_bytes: maxInflight,
       otlp_grpc: {
         listen,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),

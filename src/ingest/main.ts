@@ -10,6 +10,7 @@ import { DoorbellSender, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
 import { attachRing } from '../common/ring';
 import { greenRingPath } from '../common/ring-layout';
+import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
@@ -17,6 +18,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const bell = new DoorbellSender(doorbellPath(ringPath));
   const sink = attachRing(ringPath).writer(() => bell.ring());
   const grpc = config.ingest.otlp_grpc;
+  const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   const servers = await Promise.all(
     grpc.listen.map(async (addr) => {
       const server = createOtlpGrpcServer({
@@ -24,6 +26,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         maxMessageBytes: config.ingest.max_message_bytes,
         maxConcurrentStreams: grpc.max_concurrent_streams,
         windowBytes: grpc.window_bytes,
+        inflight,
         log,
       });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });

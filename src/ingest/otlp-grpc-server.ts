@@ -7,7 +7,7 @@
  * once the sink took it does the client get its OK: the ring, not this process, is where a
  * record becomes durable. Every other outcome is a Trailers-Only status.
  */
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import {
   constants,
   createServer,
@@ -16,14 +16,16 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ListenError } from '../common/errors';
+import { describe, ListenError } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { encodeRetryableStatus } from '../common/otlp-proto';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
+import { removeStaleSocket } from '../common/unix-socket';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
+import { InflightBudget } from './inflight-budget';
 
 export const EXPORT_LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -33,6 +35,11 @@ export interface OtlpGrpcServerOptions {
   maxConcurrentStreams: number;
   /** Per-stream HTTP/2 receive window; the connection gets one per concurrent stream. */
   windowBytes: number;
+  /**
+   * Request bytes held before they reach the sink; a worker shares one across its servers.
+   * Default: a budget of its own, four maximum messages.
+   */
+  inflight?: InflightBudget;
   /** Told to clients refused because the ring is full; default 1000. */
   retryDelayMs?: number;
   log?: Logger;
@@ -47,6 +54,8 @@ export interface OtlpGrpcCounters {
   acceptedBytes: number;
   refused: {
     ringFull: number;
+    /** The worker already held ingest.max_inflight_bytes of incomplete requests. */
+    overloaded: number;
     tooLarge: number;
     malformed: number;
     /** Wrong path or an unsupported grpc-encoding. */
@@ -62,6 +71,7 @@ export interface OtlpGrpcCounters {
 export interface OtlpGrpcServer {
   readonly counters: OtlpGrpcCounters;
   listen(target: ListenTarget): Promise<void>;
+  /** Where it listens (the port chosen for port 0), as net.Server reports it. */
   address(): AddressInfo | string | null;
   /** Stops accepting, lets calls in flight finish, and cuts what is left after graceMs. */
   close(graceMs: number): Promise<void>;
@@ -73,7 +83,10 @@ const MAX_CONNECTION_WINDOW = 64 * 1024 * 1024;
 // setTimeout fires at once for delays past 2^31-1 ms; a deadline that far away is none.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+// "application/grpc", optionally "+proto", optionally parameters.
+const GRPC_PROTO_CONTENT_TYPE = /^application\/grpc(?:\+proto)?(?:;|$)/;
 const RING_FULL_MESSAGE = 'ingest is at capacity (ring full); retry later';
+const OVERLOADED_MESSAGE = 'ingest holds its maximum of request bytes in flight (ingest.max_inflight_bytes); retry later';
 
 // Node copies header objects before sending, so one frozen set serves every call.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING });
@@ -83,16 +96,19 @@ const EMPTY_RESPONSE_MESSAGE = Buffer.alloc(5);
 
 export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcServer {
   const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes } = options;
+  const inflight = options.inflight ?? new InflightBudget(4 * maxMessageBytes);
   const log = options.log ?? createLogger('otlp-grpc');
   const connectionWindow = Math.max(windowBytes, Math.min(windowBytes * maxConcurrentStreams, MAX_CONNECTION_WINDOW));
   // Refusals come in storms while the ring is full: encode the status details once.
-  const ringFullExtra = Object.freeze({
-    'grpc-status-details-bin': unpaddedBase64(encodeRetryableStatus(GrpcStatus.UNAVAILABLE, RING_FULL_MESSAGE, options.retryDelayMs ?? 1000)),
-  });
+  const retryDelayMs = options.retryDelayMs ?? 1000;
+  const retryExtra = (message: string): Readonly<Record<string, string>> =>
+    Object.freeze({ 'grpc-status-details-bin': unpaddedBase64(encodeRetryableStatus(GrpcStatus.UNAVAILABLE, message, retryDelayMs)) });
+  const ringFullExtra = retryExtra(RING_FULL_MESSAGE);
+  const overloadedExtra = retryExtra(OVERLOADED_MESSAGE);
   const counters: OtlpGrpcCounters = {
     acceptedRequests: 0,
     acceptedBytes: 0,
-    refused: { ringFull: 0, tooLarge: 0, malformed: 0, unimplemented: 0, notGrpc: 0, deadlineExceeded: 0 },
+    refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, unimplemented: 0, notGrpc: 0, deadlineExceeded: 0 },
     cancelled: 0,
   };
   const sessions = new Set<ServerHttp2Session>();
@@ -110,20 +126,21 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', (err) => log.debug('otlp grpc stream error', { err }));
     // HTTP-level refusals first: an HTTP status stops a non-gRPC client from reading a 200
-    // as success (the spec's reason for 415).
+    // as success (the spec's reason for 415). grpc-web and the JSON codec are refused there
+    // too: their bytes would be stored and fail only in the exporter, as poison.
     if (headers[':method'] !== 'POST') return refuseNotGrpc(stream, constants.HTTP_STATUS_METHOD_NOT_ALLOWED);
-    if (!headers['content-type']?.startsWith('application/grpc')) return refuseNotGrpc(stream, constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE);
+    if (!GRPC_PROTO_CONTENT_TYPE.test(headers['content-type'] ?? '')) return refuseNotGrpc(stream, constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE);
     const path = headers[':path'];
     if (path !== EXPORT_LOGS_PATH) {
-      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `method ${path} is not implemented; this server implements only ${EXPORT_LOGS_PATH}`);
+      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `method ${describe(path)} is not implemented; this server implements only ${EXPORT_LOGS_PATH}`);
     }
     const encoding = headers['grpc-encoding'] ?? 'identity';
     if (encoding !== 'identity' && encoding !== 'gzip') {
-      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${JSON.stringify(encoding)} is not supported (accepted: ${ACCEPT_ENCODING})`);
+      return refuse(stream, 'unimplemented', GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${describe(encoding)} is not supported (accepted: ${ACCEPT_ENCODING})`);
     }
     const timeout = headers['grpc-timeout'];
     const timeoutMs = timeout === undefined ? undefined : parseGrpcTimeout(timeout);
-    if (Number.isNaN(timeoutMs)) return refuse(stream, 'malformed', GrpcStatus.INTERNAL, `invalid grpc-timeout ${JSON.stringify(timeout)}`);
+    if (Number.isNaN(timeoutMs)) return refuse(stream, 'malformed', GrpcStatus.INTERNAL, `invalid grpc-timeout ${describe(timeout)}`);
     handleExport(stream, encoding === 'gzip', timeoutMs);
   });
 
@@ -136,13 +153,15 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
   function refuse(stream: ServerHttp2Stream, counter: keyof OtlpGrpcCounters['refused'], code: GrpcStatus, message: string, resetCode?: number): void {
     counters.refused[counter]++;
-    respondTrailersOnly(stream, code, message, counter === 'ringFull' ? ringFullExtra : undefined, resetCode);
+    const extra = counter === 'ringFull' ? ringFullExtra : counter === 'overloaded' ? overloadedExtra : undefined;
+    respondTrailersOnly(stream, code, message, extra, resetCode);
   }
 
   function handleExport(stream: ServerHttp2Stream, gzip: boolean, timeoutMs: number | undefined): void {
     const decoder = new GrpcUnaryFrameDecoder(maxMessageBytes, gzip);
     const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     let answered = false;
+    let held = 0;
     const answer = (counter: keyof OtlpGrpcCounters['refused'], code: GrpcStatus, message: string, resetCode?: number): void => {
       answered = true;
       refuse(stream, counter, code, message, resetCode);
@@ -161,8 +180,11 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
     stream.on('data', (chunk: Buffer) => {
       if (answered) return;
+      // The frame header is judged first: a message over the limit is never retryable.
       const problem = decoder.push(chunk);
-      if (problem !== undefined) answerFrameProblem(problem);
+      if (problem !== undefined) return answerFrameProblem(problem);
+      if (!inflight.take(chunk.length)) return answer('overloaded', GrpcStatus.UNAVAILABLE, OVERLOADED_MESSAGE);
+      held += chunk.length;
     });
     stream.once('end', () => {
       // node:http2 also ends the readable side when the client resets the stream (CANCEL or
@@ -184,6 +206,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     });
     stream.once('close', () => {
       clearTimeout(timer);
+      inflight.give(held);
       if (!answered) counters.cancelled++;
     });
   }
@@ -231,32 +254,6 @@ function parseGrpcTimeout(value: string | string[]): number | undefined {
   if (m === null) return NaN;
   const ms = Number(m[1]) * TIMEOUT_UNIT_MS[m[2]];
   return ms > MAX_TIMER_MS ? undefined : ms;
-}
-
-/**
- * A socket file left by a crashed predecessor would make listen fail with EADDRINUSE. Only a
- * socket nobody accepts on is removed: never a regular file, never a live server's socket.
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw new ListenError(`cannot listen on unix:${path}: ${err.message}`, err);
-  });
-  if (stat === undefined) return;
-  if (!stat.isSocket()) throw new ListenError(`cannot listen on unix:${path}: the path exists and is not a socket`);
-  if (await acceptsConnections(path)) throw new ListenError(`cannot listen on unix:${path}: another process is listening there`);
-  await unlink(path);
-}
-
-function acceptsConnections(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 function describeTarget(target: ListenTarget): string {

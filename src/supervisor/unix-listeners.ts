@@ -3,12 +3,11 @@
  * which all accept from the one queue (SO_REUSEPORT does not apply to Unix sockets). The
  * supervisor holds the fd across worker restarts, so the socket path never disappears.
  */
-import { chmodSync, closeSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, closeSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatListen, type Config } from '../common/config';
-import { ListenError } from '../common/errors';
 import { listenUnix } from '../common/native';
+import { removeStaleSocket } from '../common/unix-socket';
 
 export class UnixListeners {
   readonly fds = new Map<string, number>();
@@ -38,24 +37,4 @@ export class UnixListeners {
     this.fds.clear();
     this.paths.length = 0;
   }
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) throw new ListenError(`${path} exists and is not a socket; remove it or choose another path`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new ListenError(`another process is listening on ${path}; is another GopherShip running with this data_dir?`);
-  unlinkSync(path);
 }
