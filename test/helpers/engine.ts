@@ -26,8 +26,10 @@ export interface Engine {
   /** Resolves with the first log line (past or future) that matches. */
   waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
   childPid(name: string): number;
-  /** SIGTERM and wait; resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** Signals the supervisor (SIGTERM by default) and waits; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Starts a new engine on the same configuration, data_dir and rings (this one must be gone). */
+  relaunch(): Promise<Engine>;
   /** Stops the engine if it still runs and removes its directories. */
   cleanup(): Promise<void>;
 }
@@ -58,6 +60,20 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
   };
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
+  return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath });
+}
+
+interface Layout {
+  dir: string;
+  ringDir: string;
+  grpcPort: number;
+  grpcSocket: string;
+  outputPath: string;
+  configPath: string;
+}
+
+async function launch(layout: Layout): Promise<Engine> {
+  const { dir, ringDir, grpcPort, grpcSocket, outputPath, configPath } = layout;
   const child = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
 
   const logs: LogLine[] = [];
@@ -100,12 +116,13 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
       if (!ready) throw new Error(`${name} has not reported ready`);
       return ready.childPid as number;
     },
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
+      child.kill(signal);
       const [code] = await exited;
       return code as number | null;
     },
+    relaunch: () => launch(layout),
     async cleanup() {
       await engine.stop();
       rmSync(dir, { recursive: true, force: true });
