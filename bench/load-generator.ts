@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { EXPORT_LOGS_PATH } from '../src/ingest/otlp-grpc-server';
 import { buildPayload } from './payload';
+import { GENERATOR_DRAIN_GRACE_MS } from './settings';
 
 export interface GeneratorResult {
   requests_ok: number;
@@ -29,7 +30,7 @@ export interface GeneratorResult {
   requests_sent: number;
   /** Error answers by grpc-status; "none" when the stream failed without a status. */
   errors_by_status: Record<string, number>;
-  /** Requests still unanswered DRAIN_GRACE_MS after the load stopped; also in requests_error. */
+  /** Requests still unanswered GENERATOR_DRAIN_GRACE_MS after the load stopped; also in requests_error. */
   requests_cut_off: number;
   /** Seconds from the first request to the first refusal, null when none: how long until a ring was full. */
   first_refusal_s: number | null;
@@ -45,8 +46,6 @@ export interface GeneratorResult {
 const STATUS_OK = '0';
 const STATUS_UNAVAILABLE = '14';
 const SESSION_GONE = Symbol('session gone');
-/** How long answers in flight get once the load stops, before the connections are cut. */
-const DRAIN_GRACE_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 // Node refuses new streams once a session buffers more than this (MB); K large requests in
 // flight would pass the 10 MB default.
@@ -89,24 +88,23 @@ async function main(): Promise<void> {
   const deadline = started + durationMs;
   const loadOn = (): boolean => performance.now() < deadline && counts.sent < maxRequests;
 
+  const countError = (status: string): void => {
+    counts.error++;
+    errorsByStatus[status] = (errorsByStatus[status] ?? 0) + 1;
+  };
   const slot = async (session: ClientHttp2Session): Promise<void> => {
     // A dead connection ends its slots: spinning on instant failures would only burn CPU.
     while (loadOn() && !session.closed && !session.destroyed) {
       counts.sent++;
       const status = await exportOnce(session, payload.frame);
-      if (status === SESSION_GONE) {
-        counts.error++;
-        errorsByStatus.none = (errorsByStatus.none ?? 0) + 1;
-        return;
-      }
-      if (status === STATUS_OK) counts.ok++;
-      else if (status === STATUS_UNAVAILABLE) {
+      if (status === SESSION_GONE) return countError('none');
+      if (status === STATUS_OK) {
+        counts.ok++;
+      } else if (status === STATUS_UNAVAILABLE) {
         firstRefusal ??= { atMs: performance.now() - started, okBefore: counts.ok };
         counts.refused++;
-      }
-      else {
-        counts.error++;
-        errorsByStatus[status ?? 'none'] = (errorsByStatus[status ?? 'none'] ?? 0) + 1;
+      } else {
+        countError(status ?? 'none');
       }
     }
   };
@@ -117,7 +115,7 @@ async function main(): Promise<void> {
   const cutOff = setTimeout(() => {
     counts.cutOff = counts.sent - counts.ok - counts.refused - counts.error;
     for (const s of sessions) s.destroy();
-  }, durationMs + DRAIN_GRACE_MS);
+  }, durationMs + GENERATOR_DRAIN_GRACE_MS);
   await slots;
   const elapsedMs = performance.now() - started;
   const lastAnswerEpochMs = Date.now();

@@ -21,6 +21,9 @@ export interface RunResult {
   mb_per_s: number;
   /** Accepted logs/s up to the first refusal (ring full), or over the whole run when none. */
   logs_per_s_until_full: number;
+  /** Accepted logs/s from the first refusal to the end: what the exporter lets through once a ring is full. */
+  logs_per_s_after_full?: number;
+  first_refusal_s?: number;
   /** Of the requests answered. */
   refused_pct: number;
   /** Receiver tree CPU over the load window (from just before the generator started to its end). */
@@ -70,8 +73,8 @@ export function describeMachine(): Machine {
   };
 }
 
-type Metric = 'logs_per_s' | 'mb_per_s' | 'logs_per_s_until_full' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
-const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'logs_per_s_until_full', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
+type Metric = 'logs_per_s' | 'mb_per_s' | 'logs_per_s_until_full' | 'logs_per_s_after_full' | 'first_refusal_s' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
+const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'logs_per_s_until_full', 'logs_per_s_after_full', 'first_refusal_s', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
 
 export interface Summary {
   batch: number;
@@ -111,10 +114,15 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
   return out;
 }
 
+/** Two Markdown tables (throughput, then resources) and the per-process breakdown. */
 export function formatTable(summaries: readonly Summary[]): string {
-  const rows = [
-    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | accepted logs/s until 1st refusal | engine / baseline | refused req. (share) | receiver CPU, cores | CPU µs / log | Σ VmHWM MiB | max Σ RSS MiB (anon) | exported logs/s | drain s | generator CPU, cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  const throughput = [
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | exported logs/s | drain s |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const resources = [
+    '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of summaries) {
     const m = s.median;
@@ -124,15 +132,19 @@ export function formatTable(summaries: readonly Summary[]): string {
       const value = m[metric];
       return s.target === 'engine' && base !== undefined && value !== undefined ? (value / base).toFixed(2) : '';
     };
-    rows.push(
-      `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} | ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ` +
-        `${num(m.logs_per_s_until_full, 0)} | ${ratio('logs_per_s_until_full')} | ` +
-        `${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ` +
-        `${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${num(m.generator_cores, 2)} |`,
+    const head = `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} |`;
+    const firstRefusal = m.first_refusal_s === undefined ? 'none' : `${num(m.first_refusal_s, 1)} s`;
+    throughput.push(
+      `${head} ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ${num(m.logs_per_s_until_full, 0)} (${firstRefusal}) | ${ratio('logs_per_s_until_full')} | ` +
+        `${num(m.logs_per_s_after_full, 0)} | ${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} |`,
+    );
+    resources.push(
+      `${head} ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ` +
+        `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} |`,
     );
   }
   const breakdown = summaries.map((s) => `B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);
-  return `${rows.join('\n')}\n\nby process, medians (CPU cores over the load; largest RssAnon MiB):\n${breakdown.join('\n')}`;
+  return [throughput.join('\n'), resources.join('\n'), `by process, medians (CPU cores over the load; largest RssAnon MiB):\n${breakdown.join('\n')}`].join('\n\n');
 }
 
 /** Writes everything, raw runs included, and returns the path. */

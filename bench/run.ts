@@ -11,13 +11,13 @@ import { exitWithin, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
 import { connectionsPerProcess, reapedChildrenCpuS, TreeSampler } from './proc-tree';
 import { describeMachine, formatTable, summarize, writeJson, type RunResult } from './report';
-import { readSettings, type BenchSettings } from './settings';
+import { GENERATOR_DRAIN_GRACE_MS, readSettings, type BenchSettings } from './settings';
 import { startBaseline, startEngine, type Target, type TargetKind } from './targets';
 
 const SAMPLE_INTERVAL_MS = 100;
 /** When to look at how the connections spread: after they are up, well before the load ends. */
 const CONNECTION_PROBE_MS = 2000;
-/** Beyond the generator's own bound (duration plus its 10 s drain grace). */
+/** Beyond the generator's own bound (duration plus its drain grace). */
 const GENERATOR_MARGIN_MS = 30_000;
 const MiB = 1024 * 1024;
 
@@ -71,7 +71,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
       connections = connectionsPerProcess(target.listenerPids(), target.port);
     }, Math.min(CONNECTION_PROBE_MS, settings.seconds * 500));
 
-    const genExit = await exitWithin(generator, settings.seconds * 1000 + 10_000 + GENERATOR_MARGIN_MS);
+    const genExit = await exitWithin(generator, settings.seconds * 1000 + GENERATOR_DRAIN_GRACE_MS + GENERATOR_MARGIN_MS);
     clearTimeout(probe);
     const { last, peakRssByPid } = sampler.finish();
     if (genExit === undefined) {
@@ -178,6 +178,10 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
     exit_code: o.exitCode,
     notes,
   };
+  if (gen.first_refusal_s !== null) {
+    run.first_refusal_s = gen.first_refusal_s;
+    run.logs_per_s_after_full = ((gen.requests_ok - gen.requests_ok_before_first_refusal) * batch) / (gen.elapsed_s - gen.first_refusal_s);
+  }
   if (kind === 'engine') {
     run.exported_logs_per_s = gen.logs_ok / ((o.exitEpochMs - gen.first_request_epoch_ms) / 1000);
     run.drain_s = (o.exitEpochMs - gen.last_answer_epoch_ms) / 1000;
@@ -193,7 +197,9 @@ function describeRun(r: RunResult): string {
     `${Math.round(r.logs_per_s).toLocaleString('en-US')} logs/s`,
     `${r.mb_per_s.toFixed(1)} MB/s`,
     `ok ${g.requests_ok} refused ${g.requests_refused} error ${g.requests_error}`,
-    g.first_refusal_s === null ? 'no refusal' : `first refusal at ${g.first_refusal_s.toFixed(1)} s (${Math.round(r.logs_per_s_until_full).toLocaleString('en-US')} logs/s until then)`,
+    g.first_refusal_s === null
+      ? 'no refusal'
+      : `first refusal at ${g.first_refusal_s.toFixed(1)} s (${Math.round(r.logs_per_s_until_full).toLocaleString('en-US')} logs/s until then, ${Math.round(r.logs_per_s_after_full!).toLocaleString('en-US')} after)`,
     `cpu ${r.receiver_cores.toFixed(2)} cores (${Object.entries(r.receiver_cores_by_process).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; generator ${r.generator_cores.toFixed(2)})`,
     `ΣHWM ${r.peak_rss_mib.toFixed(0)} MiB`,
     `conns ${r.connections.join('/')}`,

@@ -4,6 +4,9 @@
  * stops the run before anything starts rather than quietly benchmarking something else.
  */
 
+/** How long the generator waits for answers in flight once the load stops, before cutting the connections. */
+export const GENERATOR_DRAIN_GRACE_MS = 10_000;
+
 export interface BenchSettings {
   /** Log records per request; one series of rounds per value. */
   batches: number[];

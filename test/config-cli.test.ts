@@ -1,12 +1,12 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GOPHERSHIP, ROOT } from './helpers/engine';
+import { GOPHERSHIP, scratchDir } from './helpers/engine';
 import { validateConfig } from '../src/common/config';
 
 function checkConfig(yaml: string): { status: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(ROOT, 'var', 'test-config-'));
+  const dir = scratchDir('test-config-');
   try {
     const path = join(dir, 'gophership.yaml');
     writeFileSync(path, yaml);

@@ -98,3 +98,32 @@ export class SinkClosedError extends GopherShipError {
     super('GS_SINK_CLOSED', message);
   }
 }
+
+/**
+ * A vault segment cannot be read: its header is not a segment header (wrong file, damaged
+ * header, newer format), or the file changed size while it was being read. Damaged records
+ * are not this error: the reader skips or cuts them off and counts them.
+ */
+export class VaultCorruptError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_VAULT_CORRUPT', message);
+  }
+}
+
+/**
+ * Writing the vault failed (device full, I/O error, a segment file that already holds
+ * records). The segment writer is unusable afterwards: records it had not reported as synced
+ * must be appended again through a new writer.
+ */
+export class VaultIoError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_VAULT_IO', message, { cause });
+  }
+}
+
+/** A record reached the vault writer after close(): a shutdown-ordering bug. */
+export class VaultClosedError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_VAULT_CLOSED', message);
+  }
+}

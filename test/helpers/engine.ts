@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,12 @@ export interface Engine {
   cleanup(): Promise<void>;
 }
 
+/** A fresh directory under the repo's var/ (ext4 here; tmpdir may be tmpfs elsewhere). */
+export function scratchDir(prefix: string): string {
+  mkdirSync(join(ROOT, 'var'), { recursive: true });
+  return mkdtempSync(join(ROOT, 'var', prefix));
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -45,7 +51,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startEngine(overrides: Record<string, unknown> = {}): Promise<Engine> {
-  const dir = mkdtempSync(join(ROOT, 'var', 'test-engine-'));
+  const dir = scratchDir('test-engine-');
   const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
   const grpcPort = await freePort();
   const grpcSocket = join(dir, 'otlp-grpc.sock');
