@@ -30,6 +30,8 @@ export interface GeneratorResult {
   requests_sent: number;
   /** Error answers by grpc-status; "none" when the stream failed without a status. */
   errors_by_status: Record<string, number>;
+  /** Refusals by grpc-message: UNAVAILABLE means a full ring or a worker's full in-flight budget. */
+  refused_by_message: Record<string, number>;
   /** Requests still unanswered GENERATOR_DRAIN_GRACE_MS after the load stopped; also in requests_error. */
   requests_cut_off: number;
   /** Seconds from the first request to the first refusal, null when none: how long until a ring was full. */
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   const counts = { ok: 0, refused: 0, error: 0, sent: 0, cutOff: 0 };
   let firstRefusal: { atMs: number; okBefore: number } | undefined;
   const errorsByStatus: Record<string, number> = {};
+  const refusedByMessage: Record<string, number> = {};
   const cpuBefore = process.cpuUsage();
   const firstRequestEpochMs = Date.now();
   const started = performance.now();
@@ -96,15 +99,17 @@ async function main(): Promise<void> {
     // A dead connection ends its slots: spinning on instant failures would only burn CPU.
     while (loadOn() && !session.closed && !session.destroyed) {
       counts.sent++;
-      const status = await exportOnce(session, payload.frame);
-      if (status === SESSION_GONE) return countError('none');
-      if (status === STATUS_OK) {
+      const answer = await exportOnce(session, payload.frame);
+      if (answer === SESSION_GONE) return countError('none');
+      if (answer.status === STATUS_OK) {
         counts.ok++;
-      } else if (status === STATUS_UNAVAILABLE) {
+      } else if (answer.status === STATUS_UNAVAILABLE) {
         firstRefusal ??= { atMs: performance.now() - started, okBefore: counts.ok };
         counts.refused++;
+        const message = answer.message ?? '';
+        refusedByMessage[message] = (refusedByMessage[message] ?? 0) + 1;
       } else {
-        countError(status ?? 'none');
+        countError(answer.status ?? 'none');
       }
     }
   };
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
     elapsed_s: elapsedMs / 1000,
     requests_sent: counts.sent,
     errors_by_status: errorsByStatus,
+    refused_by_message: refusedByMessage,
     requests_cut_off: counts.cutOff,
     first_refusal_s: firstRefusal === undefined ? null : firstRefusal.atMs / 1000,
     requests_ok_before_first_refusal: firstRefusal === undefined ? counts.ok : firstRefusal.okBefore,
@@ -163,28 +169,34 @@ function open(port: number): Promise<ClientHttp2Session> {
   });
 }
 
+interface Answer {
+  /** undefined when the stream failed without a status. */
+  status: string | undefined;
+  message: string | undefined;
+}
+
 /**
- * Resolves with the call's grpc-status, undefined when the stream failed without one, or
- * SESSION_GONE when the connection takes no new streams (closing, or GOAWAY received).
+ * Resolves with the call's grpc-status and grpc-message, or SESSION_GONE when the
+ * connection takes no new streams (closing, or GOAWAY received).
  */
-function exportOnce(session: ClientHttp2Session, frame: Buffer): Promise<string | typeof SESSION_GONE | undefined> {
+function exportOnce(session: ClientHttp2Session, frame: Buffer): Promise<Answer | typeof SESSION_GONE> {
   return new Promise((resolve) => {
-    let status: string | undefined;
+    const answer: Answer = { status: undefined, message: undefined };
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(REQUEST_HEADERS);
     } catch {
       return resolve(SESSION_GONE);
     }
+    const read = (headers: IncomingHttpHeaders): void => {
+      answer.status = headerValue(headers['grpc-status']) ?? answer.status;
+      answer.message = headerValue(headers['grpc-message']) ?? answer.message;
+    };
     // Trailers-Only answers (every refusal) carry the status in the response headers.
-    stream.once('response', (headers: IncomingHttpHeaders) => {
-      status ??= headerValue(headers['grpc-status']);
-    });
-    stream.once('trailers', (trailers: IncomingHttpHeaders) => {
-      status = headerValue(trailers['grpc-status']);
-    });
+    stream.once('response', read);
+    stream.once('trailers', read);
     stream.on('error', () => {});
-    stream.once('close', () => resolve(status));
+    stream.once('close', () => resolve(answer));
     stream.resume();
     stream.end(frame);
   });

@@ -1,6 +1,6 @@
 /**
  * The baseline receiver: the engine's own OTLP/gRPC server (createOtlpGrpcServer, with the
- * engine's default limits and windows) in ONE process, with a sink that accepts every
+ * engine's default limits, windows and in-flight byte budget) in ONE process, with a sink that accepts every
  * request without copying it anywhere. It is what HTTP/2 + gRPC framing alone costs in
  * Node; the engine adds the ring copy, its N workers, the exporter and the supervisor.
  *
@@ -10,6 +10,7 @@
  */
 import { validateConfig } from '../src/common/config';
 import type { RecordSink } from '../src/common/record-kind';
+import { InflightBudget } from '../src/ingest/inflight-budget';
 import { createOtlpGrpcServer } from '../src/ingest/otlp-grpc-server';
 
 const CLOSE_GRACE_MS = 1000;
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     maxMessageBytes: ingest.max_message_bytes,
     maxConcurrentStreams: ingest.otlp_grpc.max_concurrent_streams,
     windowBytes: ingest.otlp_grpc.window_bytes,
+    inflight: new InflightBudget(ingest.max_inflight_bytes),
   });
   await server.listen({ host: '127.0.0.1', port: 0 });
   const address = server.address();

@@ -77,6 +77,18 @@ export function reapedChildrenCpuS(): number {
 }
 
 /**
+ * CPU seconds the whole machine spent busy (all CPUs, including time stolen by the
+ * hypervisor): less what the run itself used, it shows how much other work shared the
+ * machine, which is the first thing to look at when two rounds disagree.
+ */
+export function machineBusyS(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user already).
+  const [user, nice, system, , , irq, softirq, steal] = cpu;
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+
+/**
  * Established TCP connections to local `port` held by each of `pids`, in that order: shows
  * how SO_REUSEPORT spread the generator's connections over the ingest workers.
  */

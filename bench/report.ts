@@ -42,6 +42,8 @@ export interface RunResult {
   /** Whole-life CPU of the tree (start to exit, including the engine's drain), from the reaped children's times. */
   lifetime_cpu_s: number;
   generator_cores: number;
+  /** CPU the rest of the machine used during the load (other processes, hypervisor steal): noise. */
+  other_cores: number;
   /** Established connections per listening process (ingest worker, or the one baseline process). */
   connections: number[];
   exit_code: number | null;
@@ -73,8 +75,25 @@ export function describeMachine(): Machine {
   };
 }
 
-type Metric = 'logs_per_s' | 'mb_per_s' | 'logs_per_s_until_full' | 'logs_per_s_after_full' | 'first_refusal_s' | 'refused_pct' | 'receiver_cores' | 'cpu_us_per_log' | 'peak_rss_mib' | 'max_rss_mib' | 'max_anon_mib' | 'generator_cores' | 'exported_logs_per_s' | 'drain_s' | 'lifetime_cpu_s';
-const METRICS: Metric[] = ['logs_per_s', 'mb_per_s', 'logs_per_s_until_full', 'logs_per_s_after_full', 'first_refusal_s', 'refused_pct', 'receiver_cores', 'cpu_us_per_log', 'peak_rss_mib', 'max_rss_mib', 'max_anon_mib', 'generator_cores', 'exported_logs_per_s', 'drain_s', 'lifetime_cpu_s'];
+const METRICS = [
+  'logs_per_s',
+  'mb_per_s',
+  'logs_per_s_until_full',
+  'logs_per_s_after_full',
+  'first_refusal_s',
+  'refused_pct',
+  'receiver_cores',
+  'cpu_us_per_log',
+  'peak_rss_mib',
+  'max_rss_mib',
+  'max_anon_mib',
+  'generator_cores',
+  'other_cores',
+  'exported_logs_per_s',
+  'drain_s',
+  'lifetime_cpu_s',
+] as const;
+type Metric = (typeof METRICS)[number];
 
 export interface Summary {
   batch: number;
@@ -121,8 +140,8 @@ export function formatTable(summaries: readonly Summary[]): string {
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const resources = [
-    '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores | other load, cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of summaries) {
     const m = s.median;
@@ -140,7 +159,7 @@ export function formatTable(summaries: readonly Summary[]): string {
     );
     resources.push(
       `${head} ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ` +
-        `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} |`,
+        `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} | ${num(m.other_cores, 2)} |`,
     );
   }
   const breakdown = summaries.map((s) => `B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);

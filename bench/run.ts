@@ -7,9 +7,10 @@
  */
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { exitWithin, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
-import { connectionsPerProcess, reapedChildrenCpuS, TreeSampler } from './proc-tree';
+import { connectionsPerProcess, machineBusyS, reapedChildrenCpuS, TreeSampler } from './proc-tree';
 import { describeMachine, formatTable, summarize, writeJson, type RunResult } from './report';
 import { GENERATOR_DRAIN_GRACE_MS, readSettings, type BenchSettings } from './settings';
 import { startBaseline, startEngine, type Target, type TargetKind } from './targets';
@@ -20,6 +21,9 @@ const CONNECTION_PROBE_MS = 2000;
 /** Beyond the generator's own bound (duration plus its drain grace). */
 const GENERATOR_MARGIN_MS = 30_000;
 const MiB = 1024 * 1024;
+/** Foreign CPU load above which a run is flagged as disturbed. */
+const OTHER_LOAD_NOTE_CORES = 0.1;
+const IDLE_CHECK_MS = 1000;
 
 let current: Target | undefined;
 
@@ -28,6 +32,8 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.ram_gib} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}`);
   console.log(`settings: ${JSON.stringify(settings)}`);
+  const idle = await otherLoadCores(IDLE_CHECK_MS);
+  if (idle > OTHER_LOAD_NOTE_CORES) console.log(`warning: other work is keeping ${idle.toFixed(2)} cores busy before the start; expect noisy results`);
   // Ctrl-C must not leave an engine running or a ring in /dev/shm.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -60,6 +66,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
   try {
     const sampler = new TreeSampler(target.pid, SAMPLE_INTERVAL_MS);
     const before = sampler.sample();
+    const window = { started: performance.now(), busyS: machineBusyS(), reapedS: reapedChildrenCpuS(), self: process.cpuUsage() };
     const generator = spawnNode(join(ROOT, 'dist/bench/load-generator.js'), generatorArgs(target.port, batch, settings));
     let stdout = '';
     let stderr = '';
@@ -74,6 +81,11 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
     const genExit = await exitWithin(generator, settings.seconds * 1000 + GENERATOR_DRAIN_GRACE_MS + GENERATOR_MARGIN_MS);
     clearTimeout(probe);
     const { last, peakRssByPid } = sampler.finish();
+    const self = process.cpuUsage(window.self);
+    // Reaped by now: the generator's whole life, start-up included.
+    const generatorCpuS = reapedChildrenCpuS() - window.reapedS;
+    const otherCpuS = machineBusyS() - window.busyS - (last.cpuS - before.cpuS) - generatorCpuS - (self.user + self.system) / 1e6;
+    const windowS = (performance.now() - window.started) / 1000;
     if (genExit === undefined) {
       generator.kill('SIGKILL');
       throw new Error(`load generator did not finish (B=${batch}, ${kind}); stderr: ${stderr}`);
@@ -82,8 +94,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
     if (genExit.code !== 0) throw new Error(`load generator failed (code ${genExit.code}, B=${batch}, ${kind}): ${stderr}`);
     const gen = JSON.parse(stdout.trim().split('\n').pop()!) as GeneratorResult;
 
-    // The generator is reaped already, so what the reaped-children counter gains from here
-    // on is the receiver's whole life, its children included.
+    // From here on the reaped-children counter gains only the receiver's whole life.
     const reapedBefore = reapedChildrenCpuS();
     const exit = await target.stop();
     const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore;
@@ -98,6 +109,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
       maxRssBytes: sampler.maxRssBytes,
       maxAnonBytes: sampler.maxAnonBytes,
       lifetimeCpuS,
+      otherCores: otherCpuS / windowS,
       connections,
       exitCode: exit.code,
       exitEpochMs: exit.epochMs,
@@ -108,6 +120,15 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
     target.cleanup();
     current = undefined;
   }
+}
+
+/** CPU cores the rest of the machine uses over `ms` while this process just waits. */
+async function otherLoadCores(ms: number): Promise<number> {
+  const busyS = machineBusyS();
+  const self = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const own = process.cpuUsage(self);
+  return (machineBusyS() - busyS - (own.user + own.system) / 1e6) / (ms / 1000);
 }
 
 function generatorArgs(port: number, batch: number, s: BenchSettings): string[] {
@@ -139,6 +160,7 @@ interface Observed {
   maxRssBytes: number;
   maxAnonBytes: number;
   lifetimeCpuS: number;
+  otherCores: number;
   connections: number[];
   exitCode: number | null;
   exitEpochMs: number;
@@ -150,6 +172,7 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
   const answered = gen.requests_ok + gen.requests_refused + gen.requests_error;
   const notes = [...o.notes];
   if (gen.requests_error > 0) notes.push(`${gen.requests_error} requests failed: ${JSON.stringify(gen.errors_by_status)}, ${gen.requests_cut_off} cut off unanswered`);
+  if (o.otherCores > OTHER_LOAD_NOTE_CORES) notes.push(`other work kept ${o.otherCores.toFixed(2)} cores busy during the load`);
   if (o.exitCode !== 0) notes.push(`receiver exited with code ${o.exitCode}`);
   if (o.exportedRequests !== undefined && o.exportedRequests !== gen.requests_ok) {
     notes.push(`the engine accepted ${gen.requests_ok} requests but its output holds ${o.exportedRequests} lines`);
@@ -174,6 +197,7 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
     max_anon_mib: o.maxAnonBytes / MiB,
     lifetime_cpu_s: o.lifetimeCpuS,
     generator_cores: gen.cpu_s / gen.elapsed_s,
+    other_cores: o.otherCores,
     connections: o.connections,
     exit_code: o.exitCode,
     notes,
@@ -200,9 +224,11 @@ function describeRun(r: RunResult): string {
     g.first_refusal_s === null
       ? 'no refusal'
       : `first refusal at ${g.first_refusal_s.toFixed(1)} s (${Math.round(r.logs_per_s_until_full).toLocaleString('en-US')} logs/s until then, ${Math.round(r.logs_per_s_after_full!).toLocaleString('en-US')} after)`,
+    ...Object.entries(g.refused_by_message).map(([message, n]) => `${n} refused "${message.slice(0, 40)}…"`),
     `cpu ${r.receiver_cores.toFixed(2)} cores (${Object.entries(r.receiver_cores_by_process).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; generator ${r.generator_cores.toFixed(2)})`,
     `ΣHWM ${r.peak_rss_mib.toFixed(0)} MiB`,
     `conns ${r.connections.join('/')}`,
+    `other load ${r.other_cores.toFixed(2)} cores`,
   ];
   if (r.exported_logs_per_s !== undefined) parts.push(`exported ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (drain ${r.drain_s!.toFixed(1)} s, ${r.exported_requests} lines)`);
   if (r.notes.length > 0) parts.push(`NOTES: ${r.notes.join(' | ')}`);

@@ -17,6 +17,8 @@ export interface ChildSpec {
   role: ChildRole;
   index: number;
   config: Config;
+  /** To tell whether the supervisor died before this child asked to die with it. */
+  supervisorPid: number;
   /** Listening Unix socket fds handed down by the supervisor, by listen address. */
   inheritedFds: Record<string, number>;
 }

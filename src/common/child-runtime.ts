@@ -2,8 +2,9 @@
  * The lifecycle every child process shares, written once: read the spec the supervisor put
  * in the environment, start, tell the supervisor it is ready, and on a shutdown message close
  * gracefully and exit 0. A child whose
- * supervisor vanished exits too: rings and the vault persist, and the next supervisor
- * starts fresh children that resume from them.
+ * supervisor vanished exits too (gracefully on IPC disconnect, or by the kernel's
+ * PR_SET_PDEATHSIG SIGKILL if it is stuck): rings and the vault persist, and the next
+ * supervisor starts fresh children that resume from them.
  *
  * Children ignore SIGTERM and SIGINT: a terminal's Ctrl-C, `timeout`, or systemd with
  * KillMode=control-group signal the whole process group at once, and children acting on
@@ -12,6 +13,7 @@
  */
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
 import { createLogger, setLogLevel, type Logger } from './log';
+import { dieWithParent } from './native';
 
 export interface ChildService {
   /** Graceful: finish what is in hand within graceMs. Called once. */
@@ -25,6 +27,8 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     process.exit(2);
   }
   const spec = JSON.parse(raw) as ChildSpec;
+  dieWithParent();
+  if (process.ppid !== spec.supervisorPid) process.exit(1);
   setLogLevel(spec.config.log_level);
   const log = createLogger(`${spec.role}-${spec.index}`);
 

@@ -39,6 +39,7 @@ interface Binding {
   syncFileRange(fd: number, offset: number, bytes: number): void;
   fadviseDontNeed(fd: number, offset: number, bytes: number): void;
   mkfifo(file: string, mode: number): void;
+  dieWithParent(): void;
   crc32c(buf: Uint8Array, seed: number): number;
   crc32cSoftware(buf: Uint8Array, seed: number): number;
 }
@@ -257,6 +258,14 @@ export function fadviseDontNeed(fd: number, offset: number, bytes: number): void
   checkInteger(offset, 'offset', 0);
   checkInteger(bytes, 'bytes', 0);
   syscall((binding) => binding.fadviseDontNeed(fd, offset, bytes));
+}
+
+/**
+ * Asks the kernel to SIGKILL this process when its parent exits (PR_SET_PDEATHSIG), so a
+ * child never outlives its supervisor, even when its event loop is blocked.
+ */
+export function dieWithParent(): void {
+  syscall((binding) => binding.dieWithParent());
 }
 
 /** Creates a named pipe; the umask still applies to `mode`. */

@@ -7,7 +7,8 @@
  * There is no fsync: the page cache outlives a crash of this process, which is the failure
  * the ring commit protocol is about; surviving power loss would cost a disk flush per batch.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { makeDirs } from '../common/make-dirs';
 import { dirname } from 'node:path';
 import { SinkClosedError, SinkIoError, invalidArgument } from '../common/errors';
 import { createLogger } from '../common/log';
@@ -48,7 +49,7 @@ export class FileSink {
     this.maxFiles = maxFiles;
     let fd: number | undefined;
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
+      makeDirs(dirname(path), DIR_MODE);
       fd = openSync(path, OPEN_FLAGS, FILE_MODE);
       // A restart continues the file it finds, so rotation counts what is already there.
       this.size = fstatSync(fd).size;

@@ -47,7 +47,7 @@ export class ChildSlot {
     const inheritedFds: Record<string, number> = {};
     let next = 4;
     for (const key of fds.keys()) inheritedFds[key] = next++;
-    const spec: ChildSpec = { role: this.o.role, index: this.o.index, config: this.o.config, inheritedFds };
+    const spec: ChildSpec = { role: this.o.role, index: this.o.index, config: this.o.config, supervisorPid: process.pid, inheritedFds };
     const child = fork(this.o.script, [], {
       env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],

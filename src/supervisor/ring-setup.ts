@@ -3,7 +3,8 @@
  * forked, so that children only ever attach. Existing rings are kept as they are: they may
  * hold acknowledged records from a previous run that the exporters have not handled yet.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from '../common/make-dirs';
 import type { Config } from '../common/config';
 import { doorbellPath } from '../common/doorbell';
 import { mkfifo } from '../common/native';
@@ -12,7 +13,7 @@ import { greenRingPath, listGreenRings } from '../common/ring-layout';
 import type { Logger } from '../common/log';
 
 export function setUpRings(config: Config, log: Logger): void {
-  mkdirSync(config.rings.dir, { recursive: true, mode: 0o700 });
+  makeDirs(config.rings.dir, 0o700);
   for (let i = 0; i < config.ingest.workers; i++) {
     const path = greenRingPath(config.rings.dir, i);
     const ring = openRing(path, config.rings.green_bytes);

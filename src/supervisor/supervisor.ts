@@ -5,7 +5,7 @@
  * Shutdown order matters for "nothing lost": ingest workers stop first (GOAWAY, finish
  * in-flight requests), and only then are the exporters asked to empty the rings and exit.
  */
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../common/make-dirs';
 import { join } from 'node:path';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
@@ -31,7 +31,7 @@ export class Supervisor {
   /** Resolves when every ingest worker is listening. */
   async start(): Promise<void> {
     const { config, log } = this;
-    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    makeDirs(config.data_dir, 0o700);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
     this.listeners = await UnixListeners.open(config);

@@ -3,7 +3,8 @@
  * which all accept from the one queue (SO_REUSEPORT does not apply to Unix sockets). The
  * supervisor holds the fd across worker restarts, so the socket path never disappears.
  */
-import { chmodSync, closeSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, unlinkSync } from 'node:fs';
+import { makeDirs } from '../common/make-dirs';
 import { dirname } from 'node:path';
 import { formatListen, type Config } from '../common/config';
 import { listenUnix } from '../common/native';
@@ -18,7 +19,7 @@ export class UnixListeners {
     try {
       for (const addr of config.ingest.otlp_grpc.listen) {
         if (addr.kind !== 'unix') continue;
-        mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
+        makeDirs(dirname(addr.path), 0o700);
         await removeStaleSocket(addr.path);
         listeners.fds.set(formatListen(addr), listenUnix(addr.path));
         listeners.paths.push(addr.path);
