@@ -12,8 +12,8 @@ test('SIGINT stops accepting, empties the rings into the output and exits 0', as
   await sender.shutdown();
   t.is(await engine.stop('SIGINT'), 0);
   t.is(countIds(engine.outputPath).size, 5000);
-  const order = engine.logs.filter((l) => l.msg === 'stopping: draining ingest workers' || l.msg === 'stopping: exporters empty the rings').map((l) => l.msg);
-  t.deepEqual(order, ['stopping: draining ingest workers', 'stopping: exporters empty the rings'], 'ingest stops before the exporters drain');
+  const order = engine.logs.filter((l) => l.msg === 'stopping: draining ingest workers' || l.msg === 'stopping: exporters and the vault empty the rings').map((l) => l.msg);
+  t.deepEqual(order, ['stopping: draining ingest workers', 'stopping: exporters and the vault empty the rings'], 'ingest stops before the exporters drain');
 });
 
 test('the whole process tree SIGKILLed loses nothing acknowledged: the next start exports it from the rings', async (t) => {
@@ -33,7 +33,7 @@ test('the whole process tree SIGKILLed loses nothing acknowledged: the next star
 
   const second = await first.relaunch();
   t.teardown(() => second.cleanup());
-  const resumed = await second.waitForLog((l) => l.msg === 'ring holds records from a previous run; the exporters resume them');
+  const resumed = await second.waitForLog((l) => l.msg === 'ring holds records from a previous run; they are resumed');
   t.true((resumed.bytes as number) > 0);
   t.is(await second.stop(), 0);
   const counts = countIds(second.outputPath);

@@ -4,7 +4,7 @@
  */
 import type { Config } from './config';
 
-export type ChildRole = 'ingest' | 'export';
+export type ChildRole = 'ingest' | 'export' | 'vault';
 
 /** Supervisor -> child. */
 export type SupervisorMessage = { type: 'shutdown'; graceMs: number };

@@ -37,6 +37,19 @@ export interface Config {
   rings: {
     dir: string;
     green_bytes: number;
+    red_bytes: number;
+  };
+  vault: {
+    dir: string;
+    segment_bytes: number;
+    max_bytes: number;
+    sync: 'always' | 'interval' | 'never';
+    sync_interval_ms: number;
+    replay_records_per_second: number;
+  };
+  zones: {
+    /** Until the pressure monitor exists: `red` sends every request to the vault. */
+    force: 'green' | 'red';
   };
   export: {
     processes: number;
@@ -75,7 +88,7 @@ export function loadConfig(path?: string): Config {
 }
 
 export function validateConfig(raw: unknown): Config {
-  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'export', 'exporters', 'supervisor']);
+  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'supervisor']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
@@ -92,13 +105,12 @@ export function validateConfig(raw: unknown): Config {
     throw new ConfigError(`ingest.max_inflight_bytes (${maxInflight}) must be at least ingest.max_message_bytes (${maxMessage}), or the largest request could never be received`);
   }
 
-  const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes']);
-  const greenBytes = int(ringsRaw, 'green_bytes', 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
-  if ((greenBytes & (greenBytes - 1)) !== 0) throw bad('a power of two', 'rings.green_bytes', greenBytes);
-  // A record never wraps inside the ring, so the largest message must fit twice.
-  if (greenBytes < 2 * (maxMessage + 64)) {
-    throw new ConfigError(`rings.green_bytes (${greenBytes}) must be at least twice ingest.max_message_bytes (${maxMessage}) plus framing; raise rings.green_bytes or lower ingest.max_message_bytes`);
-  }
+  const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes']);
+  const greenBytes = ringBytes(ringsRaw, 'green_bytes', maxMessage);
+  const redBytes = ringBytes(ringsRaw, 'red_bytes', maxMessage);
+
+  const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second']);
+  const zonesRaw = section(root.zones, 'zones', ['force']);
 
   const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path']);
   const exportersRaw = root.exporters ?? [{ type: 'file' }];
@@ -122,6 +134,18 @@ export function validateConfig(raw: unknown): Config {
     rings: {
       dir: resolve(str(ringsRaw, 'dir', 'rings', defaultRingDir(dataDir))),
       green_bytes: greenBytes,
+      red_bytes: redBytes,
+    },
+    vault: {
+      dir: resolve(str(vaultRaw, 'dir', 'vault', `${dataDir}/vault`)),
+      segment_bytes: int(vaultRaw, 'segment_bytes', 'vault', 64 * MiB, MiB, 16 * 1024 * MiB),
+      max_bytes: int(vaultRaw, 'max_bytes', 'vault', 10 * 1024 * MiB, 16 * MiB, Number.MAX_SAFE_INTEGER),
+      sync: oneOf(vaultRaw, 'sync', 'vault', ['always', 'interval', 'never'] as const, 'interval'),
+      sync_interval_ms: int(vaultRaw, 'sync_interval_ms', 'vault', 100, 1, 60_000),
+      replay_records_per_second: int(vaultRaw, 'replay_records_per_second', 'vault', 200_000, 1, 100_000_000),
+    },
+    zones: {
+      force: oneOf(zonesRaw, 'force', 'zones', ['green', 'red'] as const, 'green'),
     },
     export: {
       processes: int(exportRaw, 'processes', 'export', 1, 1, 64),
@@ -145,6 +169,16 @@ export function validateConfig(raw: unknown): Config {
 function defaultRingDir(dataDir: string): string {
   const tag = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
   return `/dev/shm/gophership-${process.getuid?.() ?? 0}-${tag}`;
+}
+
+function ringBytes(raw: Raw, key: string, maxMessage: number): number {
+  const bytes = int(raw, key, 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
+  if ((bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
+  // A record never wraps inside the ring, so the largest message must fit twice.
+  if (bytes < 2 * (maxMessage + 64)) {
+    throw new ConfigError(`rings.${key} (${bytes}) must be at least twice ingest.max_message_bytes (${maxMessage}) plus framing; raise rings.${key} or lower ingest.max_message_bytes`);
+  }
+  return bytes;
 }
 
 function parseExporter(raw: unknown, path: string, dataDir: string): ExporterConfig {

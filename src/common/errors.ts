@@ -127,3 +127,10 @@ export class VaultClosedError extends GopherShipError {
     super('GS_VAULT_CLOSED', message);
   }
 }
+
+/** The vault holds vault.max_bytes: records wait in the red ring, and ingest refuses retryably once that is full. */
+export class VaultFullError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_VAULT_FULL', message);
+  }
+}

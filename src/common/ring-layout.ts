@@ -1,19 +1,23 @@
 /**
- * Which ring files exist and who reads them. Ring i is written by ingest worker i only
- * (single producer) and read by exporter i mod M only (single consumer). Rings left over
- * from a run with more workers are still drained: they may hold acknowledged records.
+ * Which ring files exist and who reads them. Every ingest worker i writes two rings: green
+ * ring i (to the exporters) and red ring i (to the vault), each with a single producer. Green
+ * ring i is read by exporter i mod M; every red ring is read by the one vault process. Rings
+ * left over from a run with more workers are still drained: they may hold acknowledged
+ * records.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const GREEN = /^green-(\d+)\.ring$/;
+export type RingColor = 'green' | 'red';
 
-export function greenRingPath(dir: string, worker: number): string {
-  return join(dir, `green-${worker}.ring`);
+const RING_FILE = /^(green|red)-(\d+)\.ring$/;
+
+export function ringPath(dir: string, color: RingColor, worker: number): string {
+  return join(dir, `${color}-${worker}.ring`);
 }
 
-/** Indices of the green rings present in dir, in order. */
-export function listGreenRings(dir: string): number[] {
+/** Indices of the rings of one color present in dir, in order. */
+export function listRings(dir: string, color: RingColor): number[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -22,12 +26,17 @@ export function listGreenRings(dir: string): number[] {
   }
   const found: number[] = [];
   for (const name of names) {
-    const m = GREEN.exec(name);
-    if (m) found.push(Number(m[1]));
+    const m = RING_FILE.exec(name);
+    if (m && m[1] === color) found.push(Number(m[2]));
   }
   return found.sort((a, b) => a - b);
 }
 
 export function ringsOfExporter(rings: readonly number[], exporter: number, exporters: number): number[] {
   return rings.filter((i) => i % exporters === exporter);
+}
+
+/** The rings a drain reads, by worker index. */
+export function ringPaths(dir: string, color: RingColor, indices: readonly number[]): Map<number, string> {
+  return new Map(indices.map((i) => [i, ringPath(dir, color, i)]));
 }

@@ -6,18 +6,18 @@
  */
 import { runChild } from '../common/child-runtime';
 import { PoisonRecordError } from '../common/errors';
-import { greenRingPath, listGreenRings, ringsOfExporter } from '../common/ring-layout';
+import { listRings, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { DeadLetter } from './dead-letter';
 import { FileExporter } from './file-exporter';
 import { decodeRecord, type LogsRequest } from './record-decoder';
-import { RingDrain } from './ring-drain';
+import { RingDrain } from '../common/ring-drain';
 
 const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
 const DEAD_LETTER_MAX_FILES = 4;
 
 runChild(async ({ index, config }, log) => {
-  const rings = ringsOfExporter(listGreenRings(config.rings.dir), index, config.export.processes);
+  const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
   const exporters = config.exporters.map((e) => new FileExporter(e));
   const deadLetter = new DeadLetter({ path: config.export.dead_letter_path, maxBytes: DEAD_LETTER_MAX_BYTES, maxFiles: DEAD_LETTER_MAX_FILES });
   const decoded: LogsRequest[] = [];
@@ -37,7 +37,7 @@ runChild(async ({ index, config }, log) => {
     decoded.length = 0;
   };
 
-  const drain = new RingDrain(new Map(rings.map((i) => [i, greenRingPath(config.rings.dir, i)])), handle, log);
+  const drain = new RingDrain(ringPaths(config.rings.dir, 'green', rings), handle, log);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {

@@ -1,22 +1,29 @@
 /**
  * An ingest worker: accepts OTLP requests on its own SO_REUSEPORT sockets (and on the Unix
- * sockets the supervisor hands down) and copies each request, undecoded, into its green
- * ring. It never parses a payload; the exporters do that on the other side of the ring.
+ * sockets the supervisor hands down) and copies each request, undecoded, into one of its
+ * rings: green to the exporters, red to the vault. It never parses a payload.
  */
 import { lookup } from 'node:dns/promises';
 import { formatListen, type ListenAddress } from '../common/config';
 import { runChild } from '../common/child-runtime';
 import { DoorbellSender, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
-import { attachRing } from '../common/ring';
-import { greenRingPath } from '../common/ring-layout';
+import { attachRing, type RingWriter } from '../common/ring';
+import { ringPath, type RingColor } from '../common/ring-layout';
 import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
+import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
-  const ringPath = greenRingPath(config.rings.dir, index);
-  const bell = new DoorbellSender(doorbellPath(ringPath));
-  const sink = attachRing(ringPath).writer(() => bell.ring());
+  const bells: DoorbellSender[] = [];
+  const writerFor = (color: RingColor): RingWriter => {
+    const path = ringPath(config.rings.dir, color, index);
+    const bell = new DoorbellSender(doorbellPath(path));
+    bells.push(bell);
+    return attachRing(path).writer(() => bell.ring());
+  };
+  const forcedRed = config.zones.force === 'red';
+  const sink = new ZoneRouter(writerFor('green'), writerFor('red'), () => forcedRed);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   const servers = await Promise.all(
@@ -33,11 +40,11 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), ring: ringPath });
+  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: forcedRed ? 'red (forced)' : 'green' });
   return {
     async close(graceMs) {
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
-      bell.close();
+      for (const bell of bells) bell.close();
     },
   };
 });

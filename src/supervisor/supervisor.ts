@@ -7,6 +7,7 @@
  */
 import { makeDirs } from '../common/make-dirs';
 import { join } from 'node:path';
+import type { ChildRole } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
@@ -19,6 +20,7 @@ const CHILD_DIR = join(__dirname, '..');
 export class Supervisor {
   private readonly ingest: ChildSlot[] = [];
   private readonly exporters: ChildSlot[] = [];
+  private readonly vault: ChildSlot[] = [];
   private listeners: UnixListeners | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
@@ -36,6 +38,7 @@ export class Supervisor {
     setUpRings(config, log);
     this.listeners = await UnixListeners.open(config);
 
+    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
     for (let i = 0; i < config.export.processes; i++) {
       this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
     }
@@ -50,7 +53,7 @@ export class Supervisor {
         this.ingest.push(slot);
       }
     });
-    for (const slot of [...this.exporters, ...this.ingest]) slot.start();
+    for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
     await allReady;
     log.info('engine ready', {
       otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
@@ -70,14 +73,15 @@ export class Supervisor {
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
     await Promise.all(this.ingest.map((s) => s.stop(grace)));
-    this.log.info('stopping: exporters empty the rings');
-    await Promise.all(this.exporters.map((s) => s.stop(Math.max(1000, grace - (Date.now() - started)))));
+    this.log.info('stopping: exporters and the vault empty the rings');
+    const left = Math.max(1000, grace - (Date.now() - started));
+    await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
     this.listeners?.close();
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
   }
 
-  private slot(role: 'ingest' | 'export', index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
+  private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
     return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady });
   }
 }

@@ -1,5 +1,10 @@
-/** Reads the file exporter's OTLP JSON output and counts each record's test.id. */
+/** Counts each record's test.id in what the engine wrote: file exporter output, or the vault. */
 import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { decodeLogsRequest } from '../../src/common/otlp-proto';
+import { RecordFlag } from '../../src/common/record-kind';
+import { scanSegment } from '../../src/vault/segment-reader';
+import { listSegments } from '../../src/vault/vault-dir';
 
 interface JsonKeyValue {
   key: string;
@@ -20,6 +25,25 @@ export function countIds(outputPath: string): Map<string, number> {
         }
       }
     }
+  }
+  return counts;
+}
+
+/** Decodes every record in the vault's segments (read-only) and counts each test.id. */
+export function countVaultIds(vaultDir: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const segment of listSegments(vaultDir)) {
+    scanSegment(segment.path, (record) => {
+      const bytes = (record.flags & RecordFlag.Gzip) === 0 ? record.payload : gunzipSync(record.payload);
+      for (const rl of decodeLogsRequest(bytes).resourceLogs) {
+        for (const sl of rl.scopeLogs) {
+          for (const rec of sl.logRecords) {
+            const id = rec.attributes.find((a) => a.key === 'test.id')?.value?.stringValue;
+            if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+          }
+        }
+      }
+    });
   }
   return counts;
 }

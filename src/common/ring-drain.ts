@@ -5,10 +5,10 @@
  * batch in the ring to be offered again after a backoff, so nothing is lost to a transient
  * failure such as a full disk.
  */
-import { DoorbellListener, doorbellPath } from '../common/doorbell';
-import { RingCorruptError } from '../common/errors';
-import type { Logger } from '../common/log';
-import { attachRing, type RingReader, type RingRecord } from '../common/ring';
+import { DoorbellListener, doorbellPath } from './doorbell';
+import { RingCorruptError } from './errors';
+import type { Logger } from './log';
+import { attachRing, type RingReader, type RingRecord } from './ring';
 
 /** Bounds one batch so that one busy ring cannot starve the others or the event loop. */
 const BATCH_MAX_RECORDS = 512;
@@ -82,7 +82,7 @@ export class RingDrain {
     } catch (err) {
       this.failures++;
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
-      this.log.error('export failed, will retry the same records', { err, retryInMs: delay });
+      this.log.error('handling a batch failed; the same records will be retried', { err, retryInMs: delay });
       this.timer = setTimeout(() => this.wake(), delay);
       return;
     }
