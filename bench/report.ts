@@ -105,6 +105,8 @@ export interface Summary {
   requests_error_total: number;
   receiver_cores_by_process_median: Record<string, number>;
   max_anon_mib_by_process_median: Record<string, number>;
+  /** Each round's connections per listening process, e.g. ["2/2", "4/0"]: SO_REUSEPORT's spread. */
+  connections: string[];
 }
 
 export function summarize(runs: readonly RunResult[]): Summary[] {
@@ -127,6 +129,7 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
         requests_error_total: group.reduce((sum, r) => sum + r.generator.requests_error, 0),
         receiver_cores_by_process_median: medianByKey(group.map((r) => r.receiver_cores_by_process)),
         max_anon_mib_by_process_median: medianByKey(group.map((r) => r.max_anon_mib_by_process)),
+        connections: group.map((r) => r.connections.join('/')),
       });
     }
   }
@@ -136,8 +139,8 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
 /** Two Markdown tables (throughput, then resources) and the per-process breakdown. */
 export function formatTable(summaries: readonly Summary[]): string {
   const throughput = [
-    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | exported logs/s | drain s |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | exported logs/s | drain s | connections per process, by round |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const resources = [
     '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores | other load, cores |',
@@ -155,7 +158,7 @@ export function formatTable(summaries: readonly Summary[]): string {
     const firstRefusal = m.first_refusal_s === undefined ? 'none' : `${num(m.first_refusal_s, 1)} s`;
     throughput.push(
       `${head} ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ${num(m.logs_per_s_until_full, 0)} (${firstRefusal}) | ${ratio('logs_per_s_until_full')} | ` +
-        `${num(m.logs_per_s_after_full, 0)} | ${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} |`,
+        `${num(m.logs_per_s_after_full, 0)} | ${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${s.connections.join(', ')} |`,
     );
     resources.push(
       `${head} ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ` +

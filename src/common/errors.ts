@@ -134,3 +134,25 @@ export class VaultFullError extends GopherShipError {
     super('GS_VAULT_FULL', message);
   }
 }
+
+/**
+ * `<vault>/replay-cursor.json` does not hold a cursor replay wrote (edited by hand, or
+ * damaged). Which records were exported cannot be guessed, so replay stops instead of
+ * skipping records or exporting the whole vault again on its own.
+ */
+export class ReplayCursorCorruptError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_REPLAY_CURSOR_CORRUPT', message);
+  }
+}
+
+/**
+ * The vault holds records at or below the replay cursor that no replay handed out: their
+ * seqs were used again (the vault written anew after a replay emptied it, a segment copied
+ * in). Replay would pass over them as done and delete them, so it stops instead.
+ */
+export class ReplayCursorAheadError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_REPLAY_CURSOR_AHEAD', message);
+  }
+}

@@ -10,9 +10,15 @@ import { RingCorruptError } from './errors';
 import type { Logger } from './log';
 import { attachRing, type RingReader, type RingRecord } from './ring';
 
-/** Bounds one batch so that one busy ring cannot starve the others or the event loop. */
-const BATCH_MAX_RECORDS = 512;
-const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Bounds one batch so that one busy ring cannot starve the others or the event loop, and so
+ * that what a handler builds from a batch stays small: decoded OTLP and its JSON take about
+ * ten times the bytes of the request.
+ */
+export interface BatchLimits {
+  records: number;
+  bytes: number;
+}
 /** Insurance against a lost wakeup (a writer killed between publish and doorbell). */
 const SLEEP_RECHECK_MS = 250;
 const RETRY_MIN_MS = 100;
@@ -39,6 +45,7 @@ export class RingDrain {
     ringPaths: ReadonlyMap<number, string>,
     private readonly handle: BatchHandler,
     private readonly log: Logger,
+    private readonly limits: BatchLimits,
   ) {
     this.sources = [...ringPaths].map(([index, path]) => ({
       index,
@@ -102,7 +109,7 @@ export class RingDrain {
       for (let rec = source.reader.next(); rec !== null; rec = source.reader.next()) {
         batch.push(rec);
         bytes += rec.payload.byteLength;
-        if (batch.length >= BATCH_MAX_RECORDS || bytes >= BATCH_MAX_BYTES) break;
+        if (batch.length >= this.limits.records || bytes >= this.limits.bytes) break;
       }
     } catch (err) {
       if (!(err instanceof RingCorruptError)) throw err;

@@ -1,15 +1,44 @@
 #!/usr/bin/env node
 /**
- * `gs-ctl`: the operator's control tool. The control plane it talks to arrives with the
- * control-plane issue; until then it offers help and version only.
+ * `gs-ctl`: the operator's control tool. Today it works on the raw vault directly, offline;
+ * commands that talk to a running engine arrive with the control plane.
+ *
+ * Exit codes are shared by every command: 0 success, 1 the work failed or found damage,
+ * 2 usage error. Clipanion answers 1 to a command line it cannot parse, so parsing is done
+ * here, ahead of it, to keep 1 meaning "the work failed".
  */
 import { Builtins, Cli } from 'clipanion';
 import { VERSION } from '../common/version';
+import { ReplayCommand } from './replay-command';
+import { VaultLsCommand } from './vault-ls-command';
+import { VaultVerifyCommand } from './vault-verify-command';
+
+const EXIT_USAGE = 2;
 
 const cli = new Cli({ binaryLabel: 'GopherShip control', binaryName: 'gs-ctl', binaryVersion: VERSION });
+cli.register(VaultLsCommand);
+cli.register(VaultVerifyCommand);
+cli.register(ReplayCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
-cli.runExit(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`gs-ctl: ${(err as Error).message}\n`);
-  process.exitCode = 1;
-});
+
+async function main(args: string[]): Promise<number> {
+  let command;
+  try {
+    command = cli.process(args);
+  } catch (err) {
+    process.stderr.write(cli.error(err));
+    return EXIT_USAGE;
+  }
+  return cli.run(command);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gs-ctl: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

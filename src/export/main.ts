@@ -15,6 +15,9 @@ import { RingDrain } from '../common/ring-drain';
 
 const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
 const DEAD_LETTER_MAX_FILES = 4;
+// A decoded request and its JSON line take about ten times its wire bytes: 1 MiB of requests
+// per batch keeps the exporter's heap in the tens of MiB.
+const BATCH_LIMITS = { records: 512, bytes: 1024 * 1024 };
 
 runChild(async ({ index, config }, log) => {
   const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
@@ -37,7 +40,7 @@ runChild(async ({ index, config }, log) => {
     decoded.length = 0;
   };
 
-  const drain = new RingDrain(ringPaths(config.rings.dir, 'green', rings), handle, log);
+  const drain = new RingDrain(ringPaths(config.rings.dir, 'green', rings), handle, log, BATCH_LIMITS);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {

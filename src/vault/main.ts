@@ -13,6 +13,9 @@ import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
 import { recoverVault } from './vault-dir';
 
+// Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
+const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
+
 runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
@@ -47,7 +50,7 @@ runChild(async ({ config }, log) => {
     }
   };
 
-  const drain = new RingDrain(ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red')), handle, log);
+  const drain = new RingDrain(ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red')), handle, log, BATCH_LIMITS);
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
