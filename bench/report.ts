@@ -47,12 +47,17 @@ export interface RunResult {
   /** Established connections per listening process (ingest worker, or the one baseline process). */
   connections: number[];
   exit_code: number | null;
-  /** Engine: accepted logs over the time from the first request to the engine's exit. */
+  /** Engine: accepted logs over the time from the first request to the engine's exit, when all are in the file or the vault. */
+  settled_logs_per_s?: number;
+  /** Engine: logs in the output file over the same time: what the exporter turned into OTLP JSON. */
   exported_logs_per_s?: number;
-  /** Engine: from the last answer to the exit (SIGTERM, ingest stop, rings drained to the file). */
+  /** Engine: share of the accepted requests that went to the vault because a green ring was full. */
+  vault_share_pct?: number;
+  /** Engine: from the last answer to the exit (SIGTERM, ingest stop, rings drained to the file and the vault). */
   drain_s?: number;
-  /** Engine: lines in the output file after exit; must equal generator.requests_ok. */
+  /** Engine: lines in the output file after exit; with vaulted_requests must add up to generator.requests_ok. */
   exported_requests?: number;
+  vaulted_requests?: number;
   notes: string[];
 }
 
@@ -89,7 +94,9 @@ const METRICS = [
   'max_anon_mib',
   'generator_cores',
   'other_cores',
+  'settled_logs_per_s',
   'exported_logs_per_s',
+  'vault_share_pct',
   'drain_s',
   'lifetime_cpu_s',
 ] as const;
@@ -139,8 +146,8 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
 /** Two Markdown tables (throughput, then resources) and the per-process breakdown. */
 export function formatTable(summaries: readonly Summary[]): string {
   const throughput = [
-    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | exported logs/s | drain s | connections per process, by round |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | to vault (share of requests) | exported to file, logs/s | drain s | connections per process, by round |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const resources = [
     '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores | other load, cores |',
@@ -158,7 +165,7 @@ export function formatTable(summaries: readonly Summary[]): string {
     const firstRefusal = m.first_refusal_s === undefined ? 'none' : `${num(m.first_refusal_s, 1)} s`;
     throughput.push(
       `${head} ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ${num(m.logs_per_s_until_full, 0)} (${firstRefusal}) | ${ratio('logs_per_s_until_full')} | ` +
-        `${num(m.logs_per_s_after_full, 0)} | ${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${s.connections.join(', ')} |`,
+        `${num(m.logs_per_s_after_full, 0)} | ${num(s.requests_refused_median, 0)} (${num(m.refused_pct, 1)} %) | ${pct(m.vault_share_pct)} | ${num(m.exported_logs_per_s, 0)} | ${num(m.drain_s, 1)} | ${s.connections.join(', ')} |`,
     );
     resources.push(
       `${head} ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ` +
@@ -193,6 +200,10 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function pct(value: number | undefined): string {
+  return value === undefined ? '–' : `${num(value, 1)} %`;
 }
 
 function num(value: number | undefined, digits: number): string {

@@ -114,6 +114,7 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
       exitCode: exit.code,
       exitEpochMs: exit.epochMs,
       exportedRequests: target.exportedRequests?.(),
+      vaultedRequests: target.vaultedRequests?.(),
       notes: [...target.notes, ...(stderr === '' ? [] : [`generator stderr: ${stderr}`])],
     });
   } finally {
@@ -165,6 +166,7 @@ interface Observed {
   exitCode: number | null;
   exitEpochMs: number;
   exportedRequests: number | undefined;
+  vaultedRequests: number | undefined;
   notes: string[];
 }
 
@@ -174,8 +176,8 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
   if (gen.requests_error > 0) notes.push(`${gen.requests_error} requests failed: ${JSON.stringify(gen.errors_by_status)}, ${gen.requests_cut_off} cut off unanswered`);
   if (o.otherCores > OTHER_LOAD_NOTE_CORES) notes.push(`other work kept ${o.otherCores.toFixed(2)} cores busy during the load`);
   if (o.exitCode !== 0) notes.push(`receiver exited with code ${o.exitCode}`);
-  if (o.exportedRequests !== undefined && o.exportedRequests !== gen.requests_ok) {
-    notes.push(`the engine accepted ${gen.requests_ok} requests but its output holds ${o.exportedRequests} lines`);
+  if (o.exportedRequests !== undefined && o.vaultedRequests !== undefined && o.exportedRequests + o.vaultedRequests !== gen.requests_ok) {
+    notes.push(`the engine accepted ${gen.requests_ok} requests but its output file holds ${o.exportedRequests} and its vault ${o.vaultedRequests}`);
   }
   const run: RunResult = {
     target: kind,
@@ -206,10 +208,14 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
     run.first_refusal_s = gen.first_refusal_s;
     run.logs_per_s_after_full = ((gen.requests_ok - gen.requests_ok_before_first_refusal) * batch) / (gen.elapsed_s - gen.first_refusal_s);
   }
-  if (kind === 'engine') {
-    run.exported_logs_per_s = gen.logs_ok / ((o.exitEpochMs - gen.first_request_epoch_ms) / 1000);
+  if (kind === 'engine' && o.exportedRequests !== undefined && o.vaultedRequests !== undefined) {
+    const toExitS = (o.exitEpochMs - gen.first_request_epoch_ms) / 1000;
+    run.settled_logs_per_s = gen.logs_ok / toExitS;
+    run.exported_logs_per_s = (o.exportedRequests * batch) / toExitS;
+    run.vault_share_pct = gen.requests_ok === 0 ? 0 : (100 * o.vaultedRequests) / gen.requests_ok;
     run.drain_s = (o.exitEpochMs - gen.last_answer_epoch_ms) / 1000;
     run.exported_requests = o.exportedRequests;
+    run.vaulted_requests = o.vaultedRequests;
   }
   return run;
 }
@@ -230,7 +236,11 @@ function describeRun(r: RunResult): string {
     `conns ${r.connections.join('/')}`,
     `other load ${r.other_cores.toFixed(2)} cores`,
   ];
-  if (r.exported_logs_per_s !== undefined) parts.push(`exported ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (drain ${r.drain_s!.toFixed(1)} s, ${r.exported_requests} lines)`);
+  if (r.exported_logs_per_s !== undefined) {
+    parts.push(
+      `to file ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (${r.exported_requests} lines), ${r.vaulted_requests} requests in the vault, drain ${r.drain_s!.toFixed(1)} s`,
+    );
+  }
   if (r.notes.length > 0) parts.push(`NOTES: ${r.notes.join(' | ')}`);
   return parts.join(', ');
 }

@@ -1,13 +1,15 @@
 /**
  * The two receivers a run measures, behind one interface: the no-op baseline (one process)
- * and the real engine (supervisor, N ingest workers, one exporter) on a private data_dir
- * and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
+ * and the real engine (supervisor, N ingest workers, one exporter, the vault) on a private
+ * data_dir and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
  * heap, JIT state or ring contents.
  */
 import { type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from './child-io';
+import { scanSegment } from '../src/vault/segment-reader';
+import { listSegments } from '../src/vault/vault-dir';
 import { listTree } from './proc-tree';
 
 export type TargetKind = 'baseline' | 'engine';
@@ -25,8 +27,10 @@ export interface Target {
   readonly notes: string[];
   /** SIGTERM, then the exit; a tree still alive after the bound is SIGKILLed and noted. */
   stop(): Promise<Exit>;
-  /** Engine only: lines (one per accepted request) the file exporter wrote. */
+  /** Engine only, after exit: lines (one per request) the file exporter wrote. */
   exportedRequests?(): number;
+  /** Engine only, after exit: requests the vault holds (spilled there when a green ring was full). */
+  vaultedRequests?(): number;
   /** Kills whatever still runs and removes the run's directories. */
   cleanup(): void;
 }
@@ -66,11 +70,13 @@ export async function startEngine(workers: number, ringMib: number): Promise<Tar
   const dir = mkdtempSync(join(ROOT, 'var', 'bench-'));
   const ringDir = mkdtempSync('/dev/shm/gs-bench-rings-');
   const outDir = join(dir, 'out');
+  const vaultDir = join(dir, 'vault');
   const port = await freePort();
   const config = {
     data_dir: dir,
     ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
     rings: { dir: ringDir, green_bytes: ringMib * MiB },
+    vault: { dir: vaultDir },
     // No rotation, so that every line is still there to be counted after the run.
     exporters: [{ type: 'file', path: join(outDir, 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
     supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },
@@ -120,6 +126,7 @@ export async function startEngine(workers: number, ringMib: number): Promise<Tar
     notes,
     stop: () => stopTree(child, ENGINE_SHUTDOWN_MS + STOP_MARGIN_MS, notes),
     exportedRequests: () => countNewlines(outDir),
+    vaultedRequests: () => listSegments(vaultDir).reduce((sum, segment) => sum + scanSegment(segment.path).records, 0),
     cleanup,
   };
 }
@@ -156,6 +163,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Newlines in every file of `dir`: the file exporter writes one line per request. */
 function countNewlines(dir: string): number {
+  // The exporter creates the directory when it opens its file; no directory, no lines.
+  if (!existsSync(dir)) return 0;
   const buffer = Buffer.alloc(8 * MiB);
   let lines = 0;
   for (const name of readdirSync(dir)) {

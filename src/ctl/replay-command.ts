@@ -3,30 +3,26 @@
  * the engine is stopped. It takes the engine's pid file for as long as it runs: an engine
  * started meanwhile would write the vault being replayed (and deleted), so it is refused.
  */
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import { CtlCommand } from './ctl-command';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../common/config';
-import { GopherShipError, PoisonRecordError } from '../common/errors';
+import { GopherShipError } from '../common/errors';
 import { createLogger, setLogLevel } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
-import { DeadLetter } from '../export/dead-letter';
-import { FileExporter } from '../export/file-exporter';
-import { decodeRecord, type LogsRequest } from '../export/record-decoder';
-import { EngineRunningError, PidFile } from '../supervisor/pid-file';
-import { replayVault, type ReplayBatch, type ReplayProgress, type ReplaySummary } from '../vault/replayer';
+import { ExportPipeline } from '../export/export-pipeline';
+import { EngineRunningError, PidFile } from '../common/pid-file';
+import { replayVault, type ReplayProgress, type ReplaySummary } from '../vault/replayer';
 import { recoverVault } from '../vault/vault-dir';
 
-// As the exporter processes bound theirs: a stream of poison must not fill the disk.
-const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
-const DEAD_LETTER_MAX_FILES = 4;
 /** The bound vault.replay_records_per_second has in the configuration. */
 const MAX_RATE = 100_000_000;
 const JSON_PROGRESS_EVERY_MS = 1000;
 const TTY_PROGRESS_EVERY_MS = 200;
 
-export class ReplayCommand extends Command {
+export class ReplayCommand extends CtlCommand {
   static override paths = [['replay']];
   static override usage = Command.Usage({
     description: 'Replay the raw vault into the configured exporters while the engine is stopped.',
@@ -94,10 +90,6 @@ export class ReplayCommand extends Command {
     return 1;
   }
 
-  private usageError(message: string): number {
-    this.context.stderr.write(this.cli.error(new UsageError(message), { command: this }));
-    return 2;
-  }
 }
 
 async function replayOffline(config: Config, vaultDir: string, rate: number, progress: ProgressPrinter): Promise<ReplaySummary & { deadLettered: number }> {
@@ -109,23 +101,21 @@ async function replayOffline(config: Config, vaultDir: string, rate: number, pro
   process.on('SIGTERM', onSignal);
   try {
     const recovered = recoverVault(vaultDir);
-    const exporters = config.exporters.map((e) => new FileExporter(e));
-    const deadLetter = new DeadLetter({ path: config.export.dead_letter_path, maxBytes: DEAD_LETTER_MAX_BYTES, maxFiles: DEAD_LETTER_MAX_FILES });
+    const pipeline = new ExportPipeline(config, createLogger('gs-ctl-replay'));
     try {
       const summary = await replayVault({
         dir: vaultDir,
-        handle: exportBatch(config, exporters, deadLetter),
+        handle: ({ segment, records }) => pipeline.export(records, (r) => `vault ${basename(segment)} seq ${r.seq}`),
         recordsPerSecond: rate,
         vaultRecords: recovered.records,
         onProgress: (p) => progress.update(p),
         signal: stop.signal,
       });
-      const result = { ...summary, deadLettered: deadLetter.count };
+      const result = { ...summary, deadLettered: pipeline.deadLettered };
       progress.finish(result);
       return result;
     } finally {
-      for (const exporter of exporters) exporter.close();
-      deadLetter.close();
+      pipeline.close();
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -151,27 +141,6 @@ function ownerOf(path: string): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Decodes a batch and hands it to every exporter; poison goes to the dead-letter file, counted, and never stops the replay. */
-function exportBatch(config: Config, exporters: readonly FileExporter[], deadLetter: DeadLetter): (batch: ReplayBatch) => void {
-  const log = createLogger('gs-ctl-replay');
-  const decoded: LogsRequest[] = [];
-  return ({ segment, records }) => {
-    decoded.length = 0;
-    for (const record of records) {
-      try {
-        decoded.push(decodeRecord(record, config.ingest.max_message_bytes));
-      } catch (err) {
-        if (!(err instanceof PoisonRecordError)) throw err;
-        const source = `vault ${basename(segment)} seq ${record.seq}`;
-        deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
-        log.warn('poison record moved to the dead-letter file', { source, err, deadLettered: deadLetter.count });
-      }
-    }
-    for (const exporter of exporters) exporter.export(decoded);
-    decoded.length = 0;
-  };
 }
 
 /**

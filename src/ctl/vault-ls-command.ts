@@ -2,7 +2,8 @@
  * `gs-ctl vault ls DIR`: what a vault directory holds, segment by segment. Reads only: a
  * torn tail is listed as found, never cut off, so an operator can look before recovery acts.
  */
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import { CtlCommand } from './ctl-command';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { GopherShipError, VaultCorruptError } from '../common/errors';
@@ -28,7 +29,7 @@ interface Listing {
   total: Omit<SegmentListing, 'file' | 'error'> & { segments: number };
 }
 
-export class VaultLsCommand extends Command {
+export class VaultLsCommand extends CtlCommand {
   static override paths = [['vault', 'ls']];
   static override usage = Command.Usage({
     description: 'List the segments of a raw vault: seq range, records, bytes, receive times.',
@@ -61,11 +62,6 @@ export class VaultLsCommand extends Command {
     }
     this.context.stdout.write(this.json ? `${JSON.stringify(listing)}\n` : formatListing(listing));
     return 0;
-  }
-
-  private usageError(message: string): number {
-    this.context.stderr.write(this.cli.error(new UsageError(message), { command: this }));
-    return 2;
   }
 }
 

@@ -3,7 +3,8 @@
  * is. Reads only, so it can judge a vault before recovery cuts anything off, or beside a
  * running engine.
  */
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import { CtlCommand } from './ctl-command';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { GopherShipError, VaultCorruptError } from '../common/errors';
@@ -31,7 +32,7 @@ interface Verdict {
   problems: Problem[];
 }
 
-export class VaultVerifyCommand extends Command {
+export class VaultVerifyCommand extends CtlCommand {
   static override paths = [['vault', 'verify']];
   static override usage = Command.Usage({
     description: 'Check every record of a raw vault (CRC32C) and report damage.',
@@ -66,11 +67,6 @@ export class VaultVerifyCommand extends Command {
     }
     this.context.stdout.write(this.json ? `${JSON.stringify(verdict)}\n` : formatVerdict(verdict));
     return verdict.clean ? 0 : 1;
-  }
-
-  private usageError(message: string): number {
-    this.context.stderr.write(this.cli.error(new UsageError(message), { command: this }));
-    return 2;
   }
 }
 

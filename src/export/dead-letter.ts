@@ -4,6 +4,7 @@
  * see why it was refused and replay it once the cause is fixed. Rotation bounds the disk a
  * stream of poison can take.
  */
+import type { Config } from '../common/config';
 import type { RecordKind } from '../common/record-kind';
 import { FileSink, type FileSinkOptions } from './file-sink';
 
@@ -17,6 +18,15 @@ export interface DeadLetterEntry {
   /** Where the record came from (ring, vault segment), for the operator. */
   readonly source: string;
   readonly payload: Uint8Array;
+}
+
+// Poison is rare; a burst of it must still not fill the disk: about 1.25 GiB at most.
+const MAX_BYTES = 256 * 1024 * 1024;
+const MAX_FILES = 4;
+
+/** The engine's dead-letter file, where exporters and replay put what cannot be decoded. */
+export function openDeadLetter(config: Config): DeadLetter {
+  return new DeadLetter({ path: config.export.dead_letter_path, maxBytes: MAX_BYTES, maxFiles: MAX_FILES });
 }
 
 export class DeadLetter {

@@ -11,7 +11,7 @@ import type { ChildRole } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
-import { PidFile } from './pid-file';
+import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 

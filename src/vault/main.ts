@@ -11,6 +11,7 @@ import type { RingRecord } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
+import { readCursor } from './replay-cursor';
 import { recoverVault } from './vault-dir';
 
 // Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
@@ -19,17 +20,20 @@ const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
 runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
-  log.info('vault recovered', { dir: v.dir, ...recovered });
+  // A replay that emptied the vault leaves its cursor behind: new records must number above
+  // it, or the next replay would take them for done and delete them.
+  const nextSeq = Math.max(recovered.lastSeq, readCursor(v.dir)) + 1;
+  log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq });
   const writer = new SegmentWriter({
     dir: v.dir,
-    firstSeq: recovered.lastSeq + 1,
+    firstSeq: nextSeq,
     segmentBytes: v.segment_bytes,
     maxBytes: v.max_bytes,
     usedBytes: recovered.bytes,
     sync: v.sync,
     syncIntervalMs: v.sync_interval_ms,
   });
-  log.info('vault writing', { dir: v.dir, directIo: writer.directIo, sync: v.sync, nextSeq: recovered.lastSeq + 1 });
+  log.info('vault writing', { dir: v.dir, directIo: writer.directIo, sync: v.sync });
 
   const handle = (ring: number, batch: readonly RingRecord[]): void => {
     let needed = SEGMENT_HEADER_BYTES;

@@ -7,7 +7,8 @@
  * over the cursor, and the directory fsynced. A crash leaves the old cursor or the new one,
  * never an empty or half-written file, so a damaged cursor means a person or the disk did it.
  */
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { syncDirectory } from '../common/sync-directory';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayCursorCorruptError, describe, invalidArgument } from '../common/errors';
 
@@ -47,16 +48,6 @@ export function writeCursor(vaultDir: string, seq: number): void {
   }
   renameSync(temp, join(vaultDir, CURSOR_FILE));
   syncDirectory(vaultDir);
-}
-
-/** A rename, create or unlink in `dir` survives a power loss only once `dir` itself is synced. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function parseCursor(text: string): number | null {

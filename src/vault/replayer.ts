@@ -19,7 +19,8 @@ import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplayCursorAheadError, invalidArgument } from '../common/errors';
-import { CURSOR_FILE, readCursor, syncDirectory, writeCursor } from './replay-cursor';
+import { syncDirectory } from '../common/sync-directory';
+import { CURSOR_FILE, readCursor, writeCursor } from './replay-cursor';
 import { SegmentReader, type VaultRecord } from './segment-reader';
 import { listSegments } from './vault-dir';
 

@@ -15,8 +15,9 @@
  *
  * Everything is synchronous; a call blocks for as long as the device takes.
  */
-import { closeSync, constants, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { makeDirs } from '../common/make-dirs';
+import { syncDirectory } from '../common/sync-directory';
 import { join } from 'node:path';
 import { SyscallError, VaultClosedError, VaultIoError, invalidArgument } from '../common/errors';
 import { createLogger } from '../common/log';
@@ -343,7 +344,7 @@ export class SegmentWriter {
       // not intact then proves the file never got a record, and recovery can tell a segment
       // whose creation was cut short from one that is damaged.
       fdatasync(fd);
-      fsyncDirectory(this.dir);
+      syncDirectory(this.dir);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -420,16 +421,6 @@ function claimSegmentFile(path: string): void {
   }
   if (statSync(path).size > SEGMENT_HEADER_BYTES) {
     throw new VaultIoError(`${path} already exists and holds records; refusing to overwrite it (firstSeq is behind the vault's last record)`);
-  }
-}
-
-// fdatasync makes the file's contents durable, not its name in the directory.
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

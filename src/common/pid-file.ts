@@ -3,7 +3,7 @@
  * single-consumer rule and lose records. A pid file left by a dead engine is taken over.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { GopherShipError } from '../common/errors';
+import { GopherShipError } from './errors';
 
 export class EngineRunningError extends GopherShipError {
   constructor(message: string) {
