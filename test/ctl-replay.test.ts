@@ -11,16 +11,10 @@ import { RecordFlag, RecordKind } from '../src/common/record-kind';
 import { CURSOR_FILE, readCursor, writeCursor } from '../src/vault/replay-cursor';
 import { scanSegment } from '../src/vault/segment-reader';
 import { SegmentWriter } from '../src/vault/segment-writer';
-import { ROOT, scratchDir } from './helpers/engine';
+import { scratchDir } from './helpers/engine';
+import { GS_CTL, gsCtl } from './helpers/gs-ctl';
 import { countIds } from './helpers/output';
 
-const GS_CTL = join(ROOT, 'dist/src/ctl/cli.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface Setup {
   dir: string;
@@ -28,16 +22,6 @@ interface Setup {
   config: string;
   output: string;
   deadLetter: string;
-}
-
-async function gsCtl(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [GS_CTL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
 }
 
 function otlpRequest(id: string): Uint8Array {

@@ -1,6 +1,4 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { appendFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
@@ -9,26 +7,10 @@ import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../src/vault/segment-
 import { scanSegment } from '../src/vault/segment-reader';
 import { SegmentWriter } from '../src/vault/segment-writer';
 import { ROOT, scratchDir } from './helpers/engine';
+import { gsCtl } from './helpers/gs-ctl';
 
-const GS_CTL = join(ROOT, 'dist/src/ctl/cli.js');
 const RECORDS = 3000;
 const FIRST_RECEIVED_MS = Date.parse('2025-03-01T12:00:00.000Z');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function gsCtl(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [GS_CTL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 function receivedAt(seq: number): number {
   return FIRST_RECEIVED_MS + seq * 250;

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { countIds, countVaultIds } from './helpers/output';
+import { listSegments } from '../src/vault/vault-dir';
 import { startEngine } from './helpers/engine';
+import { gsCtl } from './helpers/gs-ctl';
 import { sdkSender } from './helpers/otel-sdk';
 
 const RED = { zones: { force: 'red' }, vault: { segment_bytes: 4 * 1024 * 1024 } };
@@ -15,7 +17,7 @@ function missingOnce(counts: Map<string, number>, prefix: string, total: number,
   return wrong.slice(0, 10);
 }
 
-test('forced Red: 100,000 records from the SDK land in the vault, each once, and none in the green output', async (t) => {
+test('forced Red: 100,000 SDK records land in the vault, verify clean, and replay delivers each once to the file exporter', async (t) => {
   const engine = await startEngine(RED);
   t.teardown(() => engine.cleanup());
   const total = 100_000;
@@ -25,9 +27,18 @@ test('forced Red: 100,000 records from the SDK land in the vault, each once, and
   await sender.shutdown();
   t.is(await engine.stop(), 0);
   t.is(countIds(engine.outputPath).size, 0, 'nothing took the green path');
-  const vault = countVaultIds(join(engine.dir, 'vault'));
+  const vaultDir = join(engine.dir, 'vault');
+  const vault = countVaultIds(vaultDir);
   t.deepEqual(missingOnce(vault, 'red', total, true), []);
   t.is(vault.size, total);
+  t.true(listSegments(vaultDir).length > 1, 'the vault rolled over several segments');
+
+  const verify = await gsCtl('vault', 'verify', vaultDir);
+  t.is(verify.code, 0, verify.stdout + verify.stderr);
+  const replay = await gsCtl('replay', '--config', engine.configPath);
+  t.is(replay.code, 0, replay.stderr);
+  t.deepEqual(missingOnce(countIds(engine.outputPath), 'red', total, true), [], 'replay exported every record exactly once');
+  t.deepEqual(listSegments(vaultDir), [], 'fully replayed segments are deleted');
 });
 
 test('the vault SIGKILLed during a Red flood is restarted and loses nothing acknowledged', async (t) => {

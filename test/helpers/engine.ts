@@ -22,6 +22,7 @@ export interface Engine {
   grpcPort: number;
   grpcSocket: string;
   outputPath: string;
+  configPath: string;
   logs: LogLine[];
   /** Resolves with the first log line (past or future) that matches. */
   waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
@@ -115,6 +116,7 @@ async function launch(layout: Layout): Promise<Engine> {
     grpcPort,
     grpcSocket,
     outputPath,
+    configPath,
     logs,
     waitForLog,
     childPid(name) {
