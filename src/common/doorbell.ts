@@ -13,6 +13,11 @@ export function doorbellPath(ringPath: string): string {
   return `${ringPath}.bell`;
 }
 
+/** The bell the other way: the reader rings it after a commit, for a writer awaiting one. */
+export function commitBellPath(ringPath: string): string {
+  return `${ringPath}.committed`;
+}
+
 export class DoorbellSender {
   private fd = -1;
 

@@ -24,4 +24,10 @@ export const RecordFlag = {
  */
 export interface RecordSink {
   offer(kind: RecordKind, flags: number, chunks: readonly Uint8Array[], length: number): boolean;
+  /**
+   * Called right after an offer that returned true. A promise means the client may be told
+   * only once it settles (the record is on disk, under vault.sync: always); undefined means
+   * the record is safe already.
+   */
+  whenDurable?(): Promise<void> | undefined;
 }

@@ -46,6 +46,8 @@ export class RingDrain {
     private readonly handle: BatchHandler,
     private readonly log: Logger,
     private readonly limits: BatchLimits,
+    /** Told after each commit, with the ring's index. */
+    private readonly onCommit?: (ring: number) => void,
   ) {
     this.sources = [...ringPaths].map(([index, path]) => ({
       index,
@@ -130,6 +132,7 @@ export class RingDrain {
       batch.length = 0;
     }
     source.reader.commit();
+    this.onCommit?.(source.index);
     return true;
   }
 }

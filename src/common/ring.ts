@@ -104,6 +104,11 @@ export class Ring {
     this.view = new DataView(memory, RING_HEADER_BYTES, capacity);
   }
 
+  /** The reader's commit counter: every record that ends at or before it is handled. */
+  head(): number {
+    return Atomics.load(this.header, H_HEAD) >>> 0;
+  }
+
   /** Bytes published and not yet committed by the reader. */
   used(): number {
     return (Atomics.load(this.header, H_TAIL) - Atomics.load(this.header, H_HEAD)) >>> 0;
@@ -141,6 +146,8 @@ interface RingParts {
 }
 
 export class RingWriter implements RecordSink {
+  /** The tail counter after the last record this writer published: where that record ends. */
+  published = 0;
   private readonly p: RingParts;
   private readonly onPublishToSleeper?: () => void;
 
@@ -176,7 +183,8 @@ export class RingWriter implements RecordSink {
     if (at - pos - RECORD_HEADER_BYTES !== length) {
       throw new RangeError(`chunks hold ${at - pos - RECORD_HEADER_BYTES} bytes, not the ${length} announced`);
     }
-    Atomics.store(header, H_TAIL, (tail + skip + size) | 0);
+    this.published = (tail + skip + size) >>> 0;
+    Atomics.store(header, H_TAIL, this.published | 0);
     if (this.onPublishToSleeper !== undefined && Atomics.compareExchange(header, H_SLEEPING, 1, 0) === 1) {
       this.onPublishToSleeper();
     }
@@ -259,6 +267,11 @@ export class RingReader {
   private corrupt(what: string): RingCorruptError {
     return new RingCorruptError(`ring framing is broken: ${what}`);
   }
+}
+
+/** Whether counter `a` is at or past `b`, across the 2^32 wrap (they are never 2^31 apart). */
+export function reached(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
 }
 
 function align8(n: number): number {

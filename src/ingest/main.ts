@@ -6,24 +6,28 @@
 import { lookup } from 'node:dns/promises';
 import { formatListen, type ListenAddress } from '../common/config';
 import { runChild } from '../common/child-runtime';
-import { DoorbellSender, doorbellPath } from '../common/doorbell';
+import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
-import { attachRing, type RingWriter } from '../common/ring';
-import { ringPath, type RingColor } from '../common/ring-layout';
+import { attachRing, type Ring, type RingWriter } from '../common/ring';
+import { ringPath } from '../common/ring-layout';
+import { CommitWaiter } from './commit-waiter';
 import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
   const bells: DoorbellSender[] = [];
-  const writerFor = (color: RingColor): RingWriter => {
-    const path = ringPath(config.rings.dir, color, index);
+  const writerFor = (ring: Ring, path: string): RingWriter => {
     const bell = new DoorbellSender(doorbellPath(path));
     bells.push(bell);
-    return attachRing(path).writer(() => bell.ring());
+    return ring.writer(() => bell.ring());
   };
+  const greenPath = ringPath(config.rings.dir, 'green', index);
+  const redPath = ringPath(config.rings.dir, 'red', index);
+  const redRing = attachRing(redPath);
+  const redCommits = config.vault.sync === 'always' ? new CommitWaiter(redRing, commitBellPath(redPath)) : undefined;
   const forcedRed = config.zones.force === 'red';
-  const sink = new ZoneRouter(writerFor('green'), writerFor('red'), () => forcedRed);
+  const sink = new ZoneRouter(writerFor(attachRing(greenPath), greenPath), writerFor(redRing, redPath), () => forcedRed, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   const servers = await Promise.all(
@@ -45,6 +49,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     async close(graceMs) {
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
+      redCommits?.close();
     },
   };
 });

@@ -200,15 +200,24 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
       answered = true;
       counters.acceptedRequests++;
       counters.acceptedBytes += message.length;
-      stream.respond(OK_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-      stream.end(EMPTY_RESPONSE_MESSAGE);
+      const durable = sink.whenDurable?.();
+      if (durable === undefined) respondOk(stream);
+      else durable.then(() => respondOk(stream));
     });
     stream.once('close', () => {
       clearTimeout(timer);
       inflight.give(held);
       if (!answered) counters.cancelled++;
     });
+  }
+
+  function respondOk(stream: ServerHttp2Stream): void {
+    // A client that gave up while its record was being made durable gets nothing; the
+    // record stays stored (at least once: its retry may store it again).
+    if (stream.closed || stream.destroyed) return;
+    stream.respond(OK_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+    stream.end(EMPTY_RESPONSE_MESSAGE);
   }
 
   return {

@@ -5,22 +5,36 @@
  * not refusals. Only a request that fits in neither is refused (retryably) by the caller.
  */
 import type { RecordKind, RecordSink } from '../common/record-kind';
+import type { RingWriter } from '../common/ring';
+import type { CommitWaiter } from './commit-waiter';
 
 export class ZoneRouter implements RecordSink {
   /** Requests that went red because the green ring was full (the per-request reflex). */
   spilled = 0;
+  private lastWentRed = false;
 
+  /** `redCommits` is given under vault.sync: always, where red means "on disk" before OK. */
   constructor(
-    private readonly green: RecordSink,
-    private readonly red: RecordSink,
+    private readonly green: RingWriter,
+    private readonly red: RingWriter,
     private readonly isRed: () => boolean,
+    private readonly redCommits?: CommitWaiter,
   ) {}
 
   offer(kind: RecordKind, flags: number, chunks: readonly Uint8Array[], length: number): boolean {
+    this.lastWentRed = true;
     if (this.isRed()) return this.red.offer(kind, flags, chunks, length);
-    if (this.green.offer(kind, flags, chunks, length)) return true;
+    if (this.green.offer(kind, flags, chunks, length)) {
+      this.lastWentRed = false;
+      return true;
+    }
     if (!this.red.offer(kind, flags, chunks, length)) return false;
     this.spilled++;
     return true;
+  }
+
+  whenDurable(): Promise<void> | undefined {
+    if (!this.lastWentRed || this.redCommits === undefined) return undefined;
+    return this.redCommits.wait(this.red.published);
   }
 }

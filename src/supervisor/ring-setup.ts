@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../common/config';
-import { doorbellPath } from '../common/doorbell';
+import { commitBellPath, doorbellPath } from '../common/doorbell';
 import type { Logger } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { mkfifo } from '../common/native';
@@ -27,8 +27,9 @@ export function setUpRings(config: Config, log: Logger): void {
       const path = ringPath(config.rings.dir, color, i);
       const held = openRing(path, sizes[color]).used();
       if (held > 0) log.info('ring holds records from a previous run; they are resumed', { ring: path, bytes: held });
-      const bell = doorbellPath(path);
-      if (!existsSync(bell)) mkfifo(bell, 0o600);
+      // The red rings also carry a bell back from the vault, for vault.sync: always.
+      const bells = color === 'red' ? [doorbellPath(path), commitBellPath(path)] : [doorbellPath(path)];
+      for (const bell of bells) if (!existsSync(bell)) mkfifo(bell, 0o600);
     }
   }
 }

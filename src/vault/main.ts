@@ -5,6 +5,7 @@
  * tail, and appends again from the first record not yet committed.
  */
 import { runChild } from '../common/child-runtime';
+import { DoorbellSender, commitBellPath } from '../common/doorbell';
 import { VaultFullError, VaultIoError } from '../common/errors';
 import { listRings, ringPaths } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
@@ -54,7 +55,12 @@ runChild(async ({ config }, log) => {
     }
   };
 
-  const drain = new RingDrain(ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red')), handle, log, BATCH_LIMITS);
+  const paths = ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red'));
+  // Under `always`, ingest holds each client's answer until the commit that follows the
+  // fdatasync of its record, and waits for this bell to look.
+  const commitBells = new Map([...paths].map(([i, path]) => [i, new DoorbellSender(commitBellPath(path))]));
+  const onCommit = v.sync === 'always' ? (ring: number) => commitBells.get(ring)?.ring() : undefined;
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, onCommit);
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
@@ -64,6 +70,7 @@ runChild(async ({ config }, log) => {
       drain.close();
       clearInterval(syncTimer);
       writer.close();
+      for (const bell of commitBells.values()) bell.close();
     },
   };
 });

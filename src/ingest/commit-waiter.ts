@@ -1,0 +1,56 @@
+/**
+ * Under vault.sync: always, a client is answered only once its request is on disk. The vault
+ * commits a red ring only after fdatasync, so the ring's head reaching the end of a record
+ * is that record's durability; the vault rings the commit bell after each commit. Records
+ * end at increasing ring positions, so waiters are settled in order from the front.
+ */
+import { DoorbellListener } from '../common/doorbell';
+import { reached, type Ring } from '../common/ring';
+
+/** Insurance against a lost bell (a vault killed between commit and ring). */
+const RECHECK_MS = 50;
+
+export class CommitWaiter {
+  private readonly waiting: Array<{ end: number; resolve: () => void }> = [];
+  private first = 0;
+  private readonly listener: DoorbellListener;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ring: Ring,
+    bellPath: string,
+  ) {
+    this.listener = new DoorbellListener(bellPath, () => this.settle());
+  }
+
+  /** Resolves once the reader has committed past `end` (a tail counter). */
+  wait(end: number): Promise<void> {
+    if (reached(this.ring.head(), end)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiting.push({ end, resolve });
+      this.timer ??= setInterval(() => this.settle(), RECHECK_MS);
+    });
+  }
+
+  close(): void {
+    this.listener.close();
+    clearInterval(this.timer);
+  }
+
+  private settle(): void {
+    const head = this.ring.head();
+    const { waiting } = this;
+    while (this.first < waiting.length && reached(head, waiting[this.first].end)) waiting[this.first++].resolve();
+    // Compact once the settled prefix dominates, so the array never grows without bound.
+    if (this.first > 1024 && this.first * 2 > waiting.length) {
+      waiting.splice(0, this.first);
+      this.first = 0;
+    }
+    if (this.first === waiting.length) {
+      waiting.length = 0;
+      this.first = 0;
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
