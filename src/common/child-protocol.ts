@@ -7,7 +7,7 @@ import type { Config } from './config';
 export type ChildRole = 'ingest' | 'export' | 'vault';
 
 /** Supervisor -> child. */
-export type SupervisorMessage = { type: 'shutdown'; graceMs: number };
+export type SupervisorMessage = { type: 'shutdown'; graceMs: number } | { type: 'replay' };
 
 /** Child -> supervisor. */
 export type ChildMessage = { type: 'ready' } | { type: 'drained' };

@@ -18,6 +18,8 @@ import { dieWithParent } from './native';
 export interface ChildService {
   /** Graceful: finish what is in hand within graceMs. Called once. */
   close(graceMs: number): Promise<void>;
+  /** Any other message from the supervisor. */
+  onMessage?(msg: SupervisorMessage): void;
 }
 
 export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildService>): void {
@@ -57,6 +59,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
 
   process.on('message', (msg: SupervisorMessage) => {
     if (msg.type === 'shutdown') shutdown(msg.graceMs, 'supervisor');
+    else service?.onMessage?.(msg);
   });
   process.on('disconnect', () => shutdown(1000, 'supervisor gone'));
 

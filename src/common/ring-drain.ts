@@ -24,10 +24,11 @@ const SLEEP_RECHECK_MS = 250;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 10_000;
 
-export type BatchHandler = (ring: number, batch: readonly RingRecord[]) => void;
+/** `ring` is the ring's name, e.g. green-0, red-1, replay. */
+export type BatchHandler = (ring: string, batch: readonly RingRecord[]) => void;
 
 interface Source {
-  index: number;
+  name: string;
   reader: RingReader;
   bell: DoorbellListener;
 }
@@ -42,15 +43,16 @@ export class RingDrain {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    ringPaths: ReadonlyMap<number, string>,
+    /** Ring name to ring file. */
+    ringPaths: ReadonlyMap<string, string>,
     private readonly handle: BatchHandler,
     private readonly log: Logger,
     private readonly limits: BatchLimits,
-    /** Told after each commit, with the ring's index. */
-    private readonly onCommit?: (ring: number) => void,
+    /** Told after each commit, with the ring's name. */
+    private readonly onCommit?: (ring: string) => void,
   ) {
-    this.sources = [...ringPaths].map(([index, path]) => ({
-      index,
+    this.sources = [...ringPaths].map(([name, path]) => ({
+      name,
       reader: attachRing(path).reader(),
       bell: new DoorbellListener(doorbellPath(path), () => this.wake()),
     }));
@@ -117,14 +119,14 @@ export class RingDrain {
       if (!(err instanceof RingCorruptError)) throw err;
       // Only a bug or a foreign writer breaks the framing; retrying would loop forever, so
       // say loudly what is given up and keep the ring usable.
-      this.log.error('ring framing is broken; skipping to its tail', { ring: source.index, err, unreadBytes: source.reader.unread() });
+      this.log.error('ring framing is broken; skipping to its tail', { ring: source.name, err, unreadBytes: source.reader.unread() });
       source.reader.skipToTail();
       batch.length = 0;
       return true;
     }
     if (batch.length === 0) return false;
     try {
-      this.handle(source.index, batch);
+      this.handle(source.name, batch);
     } catch (err) {
       source.reader.rewind();
       throw err;
@@ -132,7 +134,7 @@ export class RingDrain {
       batch.length = 0;
     }
     source.reader.commit();
-    this.onCommit?.(source.index);
+    this.onCommit?.(source.name);
     return true;
   }
 }

@@ -36,7 +36,17 @@ export function ringsOfExporter(rings: readonly number[], exporter: number, expo
   return rings.filter((i) => i % exporters === exporter);
 }
 
-/** The rings a drain reads, by worker index. */
-export function ringPaths(dir: string, color: RingColor, indices: readonly number[]): Map<number, string> {
-  return new Map(indices.map((i) => [i, ringPath(dir, color, i)]));
+/** The rings a drain reads, by name (green-0, red-1, …). */
+export function ringPaths(dir: string, color: RingColor, indices: readonly number[]): Map<string, string> {
+  return new Map(indices.map((i) => [`${color}-${i}`, ringPath(dir, color, i)]));
+}
+
+/**
+ * The replay ring: written by the vault while it replays, read by exporter 0, so replayed
+ * records take the same export path as live ones.
+ */
+export const REPLAY_RING = 'replay';
+
+export function replayRingPath(dir: string): string {
+  return join(dir, 'replay.ring');
 }

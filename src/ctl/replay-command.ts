@@ -37,8 +37,11 @@ export class ReplayCommand extends CtlCommand {
 
       The engine must be stopped: while it runs (\`<data_dir>/gophership.pid\` names a live
       process) the replay refuses, and while the replay runs the engine refuses to start.
-      Replaying beside a running engine is the online replay, which comes with the control
-      plane.
+      To replay beside a running engine, add \`--online\`: the engine's vault process then feeds
+      its closed segments through the engine's own exporters, at most
+      \`vault.replay_records_per_second\`, and deletes what is exported; the engine logs
+      "replay progress" and "replay done". Until the control plane exists, \`--online\` sends
+      SIGUSR2 to the supervisor named by the pid file and returns at once.
 
       Progress goes to stdout: one updating line on a terminal, otherwise a JSON line at most
       once a second (\`{"records","bytes","rate","eta_s"}\`) and a final summary line
@@ -52,12 +55,14 @@ export class ReplayCommand extends CtlCommand {
     examples: [
       ['Replay the vault of a stopped engine', '$0 replay --config /etc/gophership/gophership.yaml'],
       ['Replay a copied vault at 5000 records per second', '$0 replay --config gophership.yaml --vault /mnt/copy/vault --rate 5000'],
+      ['Ask the running engine to replay its vault', '$0 replay --config /etc/gophership/gophership.yaml --online'],
     ],
   });
 
   config = Option.String('--config,-c', { required: true, description: 'YAML configuration file of the engine whose vault to replay' });
   vault = Option.String('--vault', { description: 'Vault directory (default: vault.dir of the configuration)' });
   rate = Option.String('--rate', { description: 'At most this many records per second (default: vault.replay_records_per_second)' });
+  online = Option.Boolean('--online', false, { description: 'Ask the running engine to replay its own vault' });
 
   async execute(): Promise<number> {
     let config: Config;
@@ -67,6 +72,7 @@ export class ReplayCommand extends CtlCommand {
       if (err instanceof GopherShipError) return this.usageError(`${err.code}: ${err.message}`);
       throw err;
     }
+    if (this.online) return this.requestOnline(config);
     const rate = this.rate === undefined ? config.vault.replay_records_per_second : Number(this.rate);
     if (!Number.isSafeInteger(rate) || rate < 1 || rate > MAX_RATE) {
       return this.usageError(`--rate takes a whole number of records per second from 1 to ${MAX_RATE}, not ${this.rate}`);
@@ -90,6 +96,19 @@ export class ReplayCommand extends CtlCommand {
     return 1;
   }
 
+  private requestOnline(config: Config): number {
+    const pidPath = join(config.data_dir, 'gophership.pid');
+    let pid = NaN;
+    try {
+      pid = Number.parseInt(readFileSync(pidPath, 'utf8'), 10);
+      process.kill(pid, 'SIGUSR2');
+    } catch (err) {
+      this.context.stderr.write(`gs-ctl replay: no running engine to ask (${pidPath}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); without --online the replay runs here\n`);
+      return 1;
+    }
+    this.context.stdout.write(`replay requested from the engine (pid ${pid}); it logs "replay progress" and "replay done"\n`);
+    return 0;
+  }
 }
 
 async function replayOffline(config: Config, vaultDir: string, rate: number, progress: ProgressPrinter): Promise<ReplaySummary & { deadLettered: number }> {
@@ -130,7 +149,7 @@ function acquireEngineLock(path: string): PidFile {
   } catch (err) {
     if (!(err instanceof EngineRunningError)) throw err;
     throw new EngineRunningError(
-      `${path} names a live process (pid ${ownerOf(path)}): offline replay needs the engine stopped; stop it, or use the online replay (coming with the control plane)`,
+      `${path} names a live process (pid ${ownerOf(path)}): offline replay needs the engine stopped; stop it, or add --online to have the engine replay`,
     );
   }
 }

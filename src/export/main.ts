@@ -5,7 +5,8 @@
  * again at the first record not yet handled.
  */
 import { runChild } from '../common/child-runtime';
-import { listRings, ringPaths, ringsOfExporter } from '../common/ring-layout';
+import { DoorbellSender, commitBellPath } from '../common/doorbell';
+import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
 import { ExportPipeline } from './export-pipeline';
@@ -17,8 +18,16 @@ const BATCH_LIMITS = { records: 512, bytes: 1024 * 1024 };
 runChild(async ({ index, config }, log) => {
   const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
   const pipeline = new ExportPipeline(config, log);
-  const handle = (ring: number, batch: readonly RingRecord[]): void => pipeline.export(batch, () => `green-${ring}`);
-  const drain = new RingDrain(ringPaths(config.rings.dir, 'green', rings), handle, log, BATCH_LIMITS);
+  const handle = (ring: string, batch: readonly RingRecord[]): void => pipeline.export(batch, () => ring);
+  const paths = ringPaths(config.rings.dir, 'green', rings);
+  // Exporter 0 also takes what the vault replays, and tells the vault when it has it.
+  const replayPath = replayRingPath(config.rings.dir);
+  const replayCommitted = index === 0 ? new DoorbellSender(commitBellPath(replayPath)) : undefined;
+  if (replayCommitted !== undefined) paths.set(REPLAY_RING, replayPath);
+  const onCommit = (ring: string): void => {
+    if (ring === REPLAY_RING) replayCommitted?.ring();
+  };
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, onCommit);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {
@@ -27,6 +36,7 @@ runChild(async ({ index, config }, log) => {
       await drain.untilEmpty();
       drain.close();
       pipeline.close();
+      replayCommitted?.close();
     },
   };
 });

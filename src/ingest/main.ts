@@ -10,7 +10,7 @@ import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell
 import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
 import { ringPath } from '../common/ring-layout';
-import { CommitWaiter } from './commit-waiter';
+import { CommitWaiter } from '../common/commit-waiter';
 import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { ZoneRouter } from './zone-router';

@@ -6,7 +6,7 @@
  */
 import type { RecordKind, RecordSink } from '../common/record-kind';
 import type { RingWriter } from '../common/ring';
-import type { CommitWaiter } from './commit-waiter';
+import type { CommitWaiter } from '../common/commit-waiter';
 
 export class ZoneRouter implements RecordSink {
   /** Requests that went red because the green ring was full (the per-request reflex). */

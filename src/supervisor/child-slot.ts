@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec } from '../common/child-protocol';
+import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec, type SupervisorMessage } from '../common/child-protocol';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { RestartPolicy } from './restart-policy';
@@ -39,6 +39,13 @@ export class ChildSlot {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Delivers a control message; false when the child is not running to receive it. */
+  send(msg: SupervisorMessage): boolean {
+    if (this.child === undefined || !this.child.connected) return false;
+    this.child.send(msg);
+    return true;
   }
 
   start(): void {

@@ -45,6 +45,9 @@ class RunCommand extends Command {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // Until the control plane exists, SIGUSR2 (sent by `gs-ctl replay` to a running engine)
+      // starts a replay of the vault.
+      process.on('SIGUSR2', () => supervisor.requestReplay());
     });
     try {
       await supervisor.start();

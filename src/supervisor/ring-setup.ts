@@ -10,7 +10,7 @@ import type { Logger } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { mkfifo } from '../common/native';
 import { openRing } from '../common/ring';
-import { listRings, ringPath, type RingColor } from '../common/ring-layout';
+import { listRings, replayRingPath, ringPath, type RingColor } from '../common/ring-layout';
 
 export function setUpRings(config: Config, log: Logger): void {
   makeDirs(config.rings.dir, 0o700);
@@ -28,8 +28,14 @@ export function setUpRings(config: Config, log: Logger): void {
       const held = openRing(path, sizes[color]).used();
       if (held > 0) log.info('ring holds records from a previous run; they are resumed', { ring: path, bytes: held });
       // The red rings also carry a bell back from the vault, for vault.sync: always.
-      const bells = color === 'red' ? [doorbellPath(path), commitBellPath(path)] : [doorbellPath(path)];
-      for (const bell of bells) if (!existsSync(bell)) mkfifo(bell, 0o600);
+      makeBells(path, color === 'red');
     }
   }
+  openRing(replayRingPath(config.rings.dir), config.rings.green_bytes);
+  makeBells(replayRingPath(config.rings.dir), true);
+}
+
+function makeBells(ring: string, withCommitBell: boolean): void {
+  const bells = withCommitBell ? [doorbellPath(ring), commitBellPath(ring)] : [doorbellPath(ring)];
+  for (const bell of bells) if (!existsSync(bell)) mkfifo(bell, 0o600);
 }

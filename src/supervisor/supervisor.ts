@@ -63,6 +63,13 @@ export class Supervisor {
     });
   }
 
+  /** Asks the vault to replay into the exporters while the engine runs. */
+  requestReplay(): boolean {
+    const sent = this.vault[0]?.send({ type: 'replay' }) ?? false;
+    this.log.info(sent ? 'replay requested from the vault' : 'replay not requested: the vault is not running');
+    return sent;
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;

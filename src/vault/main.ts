@@ -1,47 +1,47 @@
 /**
- * The vault process: drains every red ring into segment files written with O_DIRECT. A ring's
- * head moves only after the batch is written (and synced, under vault.sync: always), so a
- * vault killed at any moment is succeeded by one that recovers the segments, truncates a torn
- * tail, and appends again from the first record not yet committed.
+ * The vault process: drains every red ring into segment files written with O_DIRECT, and
+ * replays the vault into the export path when asked. A red ring's head moves only after the
+ * batch is written (and synced, under vault.sync: always), so a vault killed at any moment is
+ * succeeded by one that recovers the segments, truncates a torn tail, and appends again from
+ * the first record not yet committed.
  */
 import { runChild } from '../common/child-runtime';
-import { DoorbellSender, commitBellPath } from '../common/doorbell';
+import { CommitWaiter } from '../common/commit-waiter';
+import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { VaultFullError, VaultIoError } from '../common/errors';
-import { listRings, ringPaths } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
+import { attachRing } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
+import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
+import { replayOnline } from './online-replay';
+import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
-import { readCursor } from './replay-cursor';
-import { recoverVault } from './vault-dir';
+import { listSegments, recoverVault } from './vault-dir';
 
 // Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
 const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
 
+function bytesOf(dir: string): number {
+  return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
+}
+
 runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
+  const openWriter = (lastSeq: number): SegmentWriter =>
+    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms });
   // A replay that emptied the vault leaves its cursor behind: new records must number above
   // it, or the next replay would take them for done and delete them.
-  const nextSeq = Math.max(recovered.lastSeq, readCursor(v.dir)) + 1;
-  log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq });
-  const writer = new SegmentWriter({
-    dir: v.dir,
-    firstSeq: nextSeq,
-    segmentBytes: v.segment_bytes,
-    maxBytes: v.max_bytes,
-    usedBytes: recovered.bytes,
-    sync: v.sync,
-    syncIntervalMs: v.sync_interval_ms,
-  });
-  log.info('vault writing', { dir: v.dir, directIo: writer.directIo, sync: v.sync });
+  let writer = openWriter(Math.max(recovered.lastSeq, readCursor(v.dir)));
+  log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq: writer.lastSeq + 1, directIo: writer.directIo, sync: v.sync });
 
-  const handle = (ring: number, batch: readonly RingRecord[]): void => {
+  const handle = (ring: string, batch: readonly RingRecord[]): void => {
     let needed = SEGMENT_HEADER_BYTES;
     for (const record of batch) needed += framedBytes(record.payload.byteLength);
     // All or nothing: a batch half-appended and then retried would be stored twice.
     if (writer.diskBytes + needed > v.max_bytes) {
-      throw new VaultFullError(`vault holds ${writer.diskBytes} of vault.max_bytes ${v.max_bytes}; red ring ${ring} keeps the records until replay frees space`);
+      throw new VaultFullError(`vault holds ${writer.diskBytes} of vault.max_bytes ${v.max_bytes}; ring ${ring} keeps the records until replay frees space`);
     }
     try {
       for (const record of batch) writer.append(record);
@@ -58,18 +58,64 @@ runChild(async ({ config }, log) => {
   const paths = ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red'));
   // Under `always`, ingest holds each client's answer until the commit that follows the
   // fdatasync of its record, and waits for this bell to look.
-  const commitBells = new Map([...paths].map(([i, path]) => [i, new DoorbellSender(commitBellPath(path))]));
-  const onCommit = v.sync === 'always' ? (ring: number) => commitBells.get(ring)?.ring() : undefined;
+  const commitBells = new Map([...paths].map(([name, path]) => [name, new DoorbellSender(commitBellPath(path))]));
+  const onCommit = v.sync === 'always' ? (ring: string) => commitBells.get(ring)?.ring() : undefined;
   const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, onCommit);
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
+
+  const replayPath = replayRingPath(config.rings.dir);
+  const replayRing = attachRing(replayPath);
+  const replayBell = new DoorbellSender(doorbellPath(replayPath));
+  const replayWriter = replayRing.writer(() => replayBell.ring());
+  const replayCommitted = new CommitWaiter(replayRing, commitBellPath(replayPath));
+  let replaying: Promise<void> | undefined;
+  const stopReplay = new AbortController();
+
+  const replay = async (): Promise<void> => {
+    // Close the segment being written, so that every record so far is in a closed segment
+    // the replay may read and delete; new records go to a fresh segment it leaves alone.
+    writer.close();
+    writer = openWriter(writer.lastSeq);
+    const beforeSeq = writer.lastSeq + 1;
+    const summary = await replayOnline({
+      dir: v.dir,
+      ring: replayRing,
+      writer: replayWriter,
+      committed: replayCommitted,
+      recordsPerSecond: v.replay_records_per_second,
+      beforeSeq,
+      signal: stopReplay.signal,
+      log,
+    });
+    // The writer counts the segments it found at open; the replayed ones are gone now.
+    writer.releaseBytes(Math.max(0, writer.diskBytes - bytesOf(v.dir)));
+    log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
+  };
+
   return {
+    onMessage(msg) {
+      if (msg.type !== 'replay') return;
+      if (replaying !== undefined) {
+        log.info('replay already running');
+        return;
+      }
+      log.info('replay starting', { dir: v.dir });
+      replaying = replay()
+        .catch((err: unknown) => log.error('replay failed; the cursor keeps what was exported', { err }))
+        .finally(() => {
+          replaying = undefined;
+        });
+    },
     async close() {
+      stopReplay.abort();
       await drain.untilEmpty();
       drain.close();
       clearInterval(syncTimer);
       writer.close();
+      replayCommitted.close();
+      replayBell.close();
       for (const bell of commitBells.values()) bell.close();
     },
   };

@@ -75,6 +75,11 @@ export interface ReplayOptions {
   readonly vaultRecords?: number;
   /** Stops the replay at the next batch boundary; the batch in the handler finishes first. */
   readonly signal?: AbortSignal;
+  /**
+   * Only segments that start below this seq: a running vault passes the first seq of the
+   * segment it is writing, which must be neither replayed nor deleted.
+   */
+  readonly beforeSeq?: number;
 }
 
 export async function replayVault(options: ReplayOptions): Promise<ReplaySummary> {
@@ -107,7 +112,8 @@ class Replay {
   async run(): Promise<ReplaySummary> {
     const { dir } = this.options;
     this.cursor = readCursor(dir);
-    const segments = listSegments(dir);
+    const { beforeSeq } = this.options;
+    const segments = listSegments(dir).filter((s) => beforeSeq === undefined || s.firstSeq < beforeSeq);
     // Only the first segment can hold replayed records (the one replay was in, or whose
     // deletion a crash cut short); a later one starting at or below the cursor reuses seqs.
     const reused = segments.slice(1).find((s) => s.firstSeq <= this.cursor);

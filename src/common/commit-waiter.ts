@@ -1,11 +1,13 @@
 /**
- * Under vault.sync: always, a client is answered only once its request is on disk. The vault
- * commits a red ring only after fdatasync, so the ring's head reaching the end of a record
- * is that record's durability; the vault rings the commit bell after each commit. Records
- * end at increasing ring positions, so waiters are settled in order from the front.
+ * Lets a ring's writer wait until the reader has committed past a record: the record is then
+ * handled. Ingest uses it under vault.sync: always (the vault commits a red ring only after
+ * fdatasync, so the head passing a record is its durability); the vault uses it while it
+ * replays (exporter 0 commits the replay ring only after exporting). The reader rings the
+ * commit bell after each commit. Records end at increasing ring positions, so waiters are
+ * settled in order from the front.
  */
-import { DoorbellListener } from '../common/doorbell';
-import { reached, type Ring } from '../common/ring';
+import { DoorbellListener } from './doorbell';
+import { reached, type Ring } from './ring';
 
 /** Insurance against a lost bell (a vault killed between commit and ring). */
 const RECHECK_MS = 50;

@@ -1,0 +1,51 @@
+/**
+ * Replay while the engine runs: the vault reads its closed segments and offers the records
+ * to the replay ring, which exporter 0 drains through the same export path as live traffic.
+ * A batch counts as replayed (and the cursor moves past it) only once exporter 0 has
+ * committed the replay ring past its last record, i.e. exported it. A full replay ring (the
+ * exporter is slower) makes the replay wait: the rate is whatever export sustains, at most
+ * vault.replay_records_per_second.
+ */
+import type { CommitWaiter } from '../common/commit-waiter';
+import type { Logger } from '../common/log';
+import type { Ring, RingWriter } from '../common/ring';
+import { replayVault, type ReplaySummary } from './replayer';
+
+/** Progress lines in the log during a long replay. */
+const PROGRESS_EVERY_MS = 1000;
+
+export interface OnlineReplayOptions {
+  dir: string;
+  ring: Ring;
+  writer: RingWriter;
+  committed: CommitWaiter;
+  recordsPerSecond: number;
+  /** First seq of the segment the vault is writing: it is not replayed. */
+  beforeSeq: number;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummary> {
+  let lastLog = 0;
+  return replayVault({
+    dir: o.dir,
+    recordsPerSecond: o.recordsPerSecond,
+    beforeSeq: o.beforeSeq,
+    signal: o.signal,
+    handle: async ({ records }) => {
+      for (const r of records) {
+        while (!o.writer.offer(r.kind, r.flags, [r.payload], r.payload.byteLength, r.receivedMs)) {
+          // Full: wait until exporter 0 commits anything, then try again.
+          await o.committed.wait((o.ring.head() + 1) >>> 0);
+        }
+      }
+      await o.committed.wait(o.writer.published);
+    },
+    onProgress: (p) => {
+      if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
+      lastLog = p.elapsedMs;
+      o.log.info('replay progress', { records: p.records, bytes: p.bytes, recordsPerSecond: Math.round(p.recordsPerSecond), cursor: p.cursor });
+    },
+  });
+}
