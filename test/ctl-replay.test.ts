@@ -144,7 +144,7 @@ test('a live pid file in data_dir refuses the replay with exit 1 and touches not
   const reason = run.stderr.trimEnd();
   t.false(reason.includes('\n'), 'one line');
   t.true(reason.includes(`pid ${process.pid}`), reason);
-  t.regex(reason, /GS_ENGINE_RUNNING.*stop it, or use the online replay/);
+  t.regex(reason, /GS_ENGINE_RUNNING.*stop it, or add --online to have the engine replay/);
   t.deepEqual(segmentsIn(setup.vault), segments);
   t.false(existsSync(join(setup.vault, CURSOR_FILE)));
   t.false(existsSync(setup.output));

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { setLogLevel } from '../src/common/log';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,9 @@ import { join } from 'node:path';
 import { PoisonRecordError } from '../src/common/errors';
 import { RecordKind } from '../src/common/record-kind';
 import { DeadLetter } from '../src/export/dead-letter';
+
+// Rotation logs a line per rotation; this file rotates hundreds of times on purpose.
+setLogLevel('warn');
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'gs-dead-letter-'));
