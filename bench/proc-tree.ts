@@ -18,7 +18,7 @@ export interface TreeSample {
   /** utime+stime of live processes plus cutime+cstime (their reaped children), seconds. */
   cpuS: number;
   rssBytes: number;
-  /** RSS less file and shared-memory pages: the rings are shmem and count in two processes. */
+  /** RSS less file and shared-memory pages: the rings are shmem and count in every process mapping them. */
   anonBytes: number;
 }
 

@@ -19,9 +19,9 @@ export interface RunResult {
   generator: GeneratorResult;
   logs_per_s: number;
   mb_per_s: number;
-  /** Accepted logs/s up to the first refusal (ring full), or over the whole run when none. */
+  /** Accepted logs/s up to the first refusal (a worker's rings full), or over the whole run when none. */
   logs_per_s_until_full: number;
-  /** Accepted logs/s from the first refusal to the end: what the exporter lets through once a ring is full. */
+  /** Accepted logs/s from the first refusal to the end: what gets through as the drains free ring space. */
   logs_per_s_after_full?: number;
   first_refusal_s?: number;
   /** Of the requests answered. */
@@ -172,8 +172,8 @@ export function formatTable(summaries: readonly Summary[]): string {
         `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} | ${num(m.other_cores, 2)} |`,
     );
   }
-  const breakdown = summaries.map((s) => `B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);
-  return [throughput.join('\n'), resources.join('\n'), `by process, medians (CPU cores over the load; largest RssAnon MiB):\n${breakdown.join('\n')}`].join('\n\n');
+  const breakdown = summaries.map((s) => `- B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);
+  return [throughput.join('\n'), resources.join('\n'), `By process, medians (CPU cores over the load; largest RssAnon MiB):\n\n${breakdown.join('\n')}`].join('\n\n');
 }
 
 /** Writes everything, raw runs included, and returns the path. */

@@ -20,7 +20,7 @@ export interface BenchSettings {
   rounds: number;
   /** Ingest worker processes of the engine. */
   workers: number;
-  /** Each engine worker's green ring, MiB: how much the engine buffers before refusing. */
+  /** Each engine worker's green ring, MiB: what it holds for the exporter before requests spill to the vault. */
   ringMib: number;
 }
 

@@ -156,3 +156,10 @@ export class ReplayCursorAheadError extends GopherShipError {
     super('GS_REPLAY_CURSOR_AHEAD', message);
   }
 }
+
+/** A vault record larger than the replay ring can hold (a ring kept from a run with smaller rings). */
+export class ReplayRecordTooLargeError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_REPLAY_RECORD_TOO_LARGE', message);
+  }
+}

@@ -31,6 +31,9 @@ interface Source {
   name: string;
   reader: RingReader;
   bell: DoorbellListener;
+  failures: number;
+  /** performance.now() before which a failed ring is not tried again. */
+  retryAt: number;
 }
 
 export class RingDrain {
@@ -39,7 +42,6 @@ export class RingDrain {
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private stopped = false;
-  private failures = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -55,6 +57,8 @@ export class RingDrain {
       name,
       reader: attachRing(path).reader(),
       bell: new DoorbellListener(doorbellPath(path), () => this.wake()),
+      failures: 0,
+      retryAt: 0,
     }));
   }
 
@@ -62,8 +66,12 @@ export class RingDrain {
     this.wake();
   }
 
-  /** Resolves once every ring has been seen empty after this call. */
-  untilEmpty(): Promise<void> {
+  /**
+   * Resolves once there is nothing left to do now: every ring has been seen empty, or is
+   * waiting out a failure (a full vault, a full disk). Records of a failing ring stay in it
+   * for the next process, so a shutdown need not wait for the failure to clear.
+   */
+  untilIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
       this.wake();
@@ -86,23 +94,34 @@ export class RingDrain {
   private pump(): void {
     this.scheduled = false;
     if (this.stopped) return;
+    const now = performance.now();
     let moved = false;
-    try {
-      for (const source of this.sources) moved = this.drainOne(source) || moved;
-      this.failures = 0;
-    } catch (err) {
-      this.failures++;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
-      this.log.error('handling a batch failed; the same records will be retried', { err, retryInMs: delay });
-      this.timer = setTimeout(() => this.wake(), delay);
-      return;
+    let nextRetry = Infinity;
+    const ready: Source[] = [];
+    for (const source of this.sources) {
+      // A ring whose handler failed waits out its backoff; the others go on meanwhile.
+      if (source.retryAt > now) {
+        nextRetry = Math.min(nextRetry, source.retryAt);
+        continue;
+      }
+      try {
+        moved = this.drainOne(source) || moved;
+        source.failures = 0;
+        ready.push(source);
+      } catch (err) {
+        source.failures++;
+        const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (source.failures - 1));
+        source.retryAt = now + delay;
+        nextRetry = Math.min(nextRetry, source.retryAt);
+        this.log.error('handling a batch failed; the same records will be retried', { ring: source.name, err, retryInMs: delay });
+      }
     }
-    if (moved || !this.sources.every((s) => s.reader.prepareToSleep())) {
+    if (moved || !ready.every((s) => s.reader.prepareToSleep())) {
       this.wake();
       return;
     }
     for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.timer = setTimeout(() => this.wake(), SLEEP_RECHECK_MS);
+    this.timer = setTimeout(() => this.wake(), Math.min(SLEEP_RECHECK_MS, Math.max(0, nextRetry - now)));
   }
 
   private drainOne(source: Source): boolean {

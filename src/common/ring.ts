@@ -56,7 +56,7 @@ export interface RingRecord {
 
 /** Maps the ring file, creating and formatting it when it does not hold a ring yet. */
 export function openRing(path: string, capacity: number): Ring {
-  if (capacity < 4096 || capacity > MAX_RING_BYTES || (capacity & (capacity - 1)) !== 0) {
+  if (!validCapacity(capacity)) {
     throw new RingTooSmallError(`ring capacity must be a power of two from 4096 to ${MAX_RING_BYTES}, got ${capacity}`);
   }
   const probe = new Int32Array(mapShared(path, RING_HEADER_BYTES));
@@ -82,10 +82,12 @@ export function attachRing(path: string): Ring {
   return attach(path, probe[H_CAPACITY]);
 }
 
+function validCapacity(capacity: number): boolean {
+  return capacity >= 4096 && capacity <= MAX_RING_BYTES && (capacity & (capacity - 1)) === 0;
+}
+
 function attach(path: string, capacity: number): Ring {
-  if (capacity < 4096 || capacity > MAX_RING_BYTES || (capacity & (capacity - 1)) !== 0) {
-    throw new RingCorruptError(`${path} has an invalid capacity ${capacity}`);
-  }
+  if (!validCapacity(capacity)) throw new RingCorruptError(`${path} has an invalid capacity ${capacity}`);
   return new Ring(mapShared(path, RING_HEADER_BYTES + capacity), capacity);
 }
 

@@ -101,6 +101,10 @@ export class ReplayCommand extends CtlCommand {
     let pid = NaN;
     try {
       pid = Number.parseInt(readFileSync(pidPath, 'utf8'), 10);
+      // A pid file left by a crash may name a pid since reused: SIGUSR2 would kill that process.
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('supervisor/cli.js')) {
+        throw Object.assign(new Error('not a GopherShip supervisor'), { code: 'ESTALE' });
+      }
       process.kill(pid, 'SIGUSR2');
     } catch (err) {
       this.context.stderr.write(`gs-ctl replay: no running engine to ask (${pidPath}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); without --online the replay runs here\n`);

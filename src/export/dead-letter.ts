@@ -25,8 +25,8 @@ const MAX_BYTES = 256 * 1024 * 1024;
 const MAX_FILES = 4;
 
 /** The engine's dead-letter file, where exporters and replay put what cannot be decoded. */
-export function openDeadLetter(config: Config): DeadLetter {
-  return new DeadLetter({ path: config.export.dead_letter_path, maxBytes: MAX_BYTES, maxFiles: MAX_FILES });
+export function openDeadLetter(config: Config, path = config.export.dead_letter_path): DeadLetter {
+  return new DeadLetter({ path, maxBytes: MAX_BYTES, maxFiles: MAX_FILES });
 }
 
 export class DeadLetter {

@@ -4,6 +4,7 @@
  * decoded batch to every configured exporter. Returns only when every exporter has it, so
  * the caller may then commit its ring or its replay cursor.
  */
+import { extname } from 'node:path';
 import type { Config } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -12,6 +13,11 @@ import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { FileExporter } from './file-exporter';
 import { decodeRecord, type LogsRequest } from './record-decoder';
 
+function perInstance(path: string, instance: number): string {
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}-${instance}${ext}`;
+}
+
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 export class ExportPipeline {
@@ -19,12 +25,20 @@ export class ExportPipeline {
   private readonly deadLetter: DeadLetter;
   private readonly decoded: LogsRequest[] = [];
 
+  /**
+   * `instance` is the exporter process's index. With several exporter processes each writes
+   * files of its own (`logs.jsonl` becomes `logs-1.jsonl` for exporter 1): appending
+   * processes sharing one file would rotate it under each other and, when cutting back a
+   * failed write, truncate away lines another had already committed.
+   */
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
+    instance = 0,
   ) {
-    this.exporters = config.exporters.map((e) => new FileExporter(e));
-    this.deadLetter = openDeadLetter(config);
+    const own = (path: string): string => (config.export.processes > 1 ? perInstance(path, instance) : path);
+    this.exporters = config.exporters.map((e) => new FileExporter({ ...e, path: own(e.path) }));
+    this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
   }
 
   get deadLettered(): number {

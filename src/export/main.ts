@@ -17,7 +17,7 @@ const BATCH_LIMITS = { records: 512, bytes: 1024 * 1024 };
 
 runChild(async ({ index, config }, log) => {
   const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
-  const pipeline = new ExportPipeline(config, log);
+  const pipeline = new ExportPipeline(config, log, index);
   const handle = (ring: string, batch: readonly RingRecord[]): void => pipeline.export(batch, () => ring);
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays, and tells the vault when it has it.
@@ -33,7 +33,7 @@ runChild(async ({ index, config }, log) => {
   return {
     async close() {
       // Ingest is already stopped when the supervisor asks us to close: empty the rings.
-      await drain.untilEmpty();
+      await drain.untilIdle();
       drain.close();
       pipeline.close();
       replayCommitted?.close();

@@ -1,5 +1,5 @@
 /**
- * One supervised child (an ingest worker or an exporter): forks it, restarts it when it dies
+ * One supervised child (an ingest worker, an exporter or the vault): forks it, restarts it when it dies
  * unexpectedly, and stops it with the same escalation every time: ask over IPC, and SIGKILL
  * what has not exited when the grace period ends. Children ignore SIGTERM (see
  * child-runtime.ts), and SIGKILL loses nothing acknowledged: records are in the rings.

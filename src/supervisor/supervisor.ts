@@ -37,6 +37,11 @@ export class Supervisor {
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
     this.listeners = await UnixListeners.open(config);
+    // A signal while the listeners opened has run the shutdown already: fork nothing.
+    if (this.stopping !== undefined) {
+      this.listeners.close();
+      return;
+    }
 
     this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
     for (let i = 0; i < config.export.processes; i++) {

@@ -8,7 +8,7 @@
 import { runChild } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
-import { VaultFullError, VaultIoError } from '../common/errors';
+import { VaultFullError } from '../common/errors';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
@@ -21,6 +21,8 @@ import { listSegments, recoverVault } from './vault-dir';
 
 // Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
 const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
+// A roll pads the closing segment to the write alignment (4 KiB by default).
+const ROLL_PADDING_BYTES = 4096;
 
 function bytesOf(dir: string): number {
   return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
@@ -37,20 +39,26 @@ runChild(async ({ config }, log) => {
   log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq: writer.lastSeq + 1, directIo: writer.directIo, sync: v.sync });
 
   const handle = (ring: string, batch: readonly RingRecord[]): void => {
-    let needed = SEGMENT_HEADER_BYTES;
-    for (const record of batch) needed += framedBytes(record.payload.byteLength);
-    // All or nothing: a batch half-appended and then retried would be stored twice.
+    // All or nothing: a batch half-appended and then retried would be stored twice. So the
+    // space check is an upper bound: each segment roll in the batch can cost a padded block
+    // and a segment header on top of the records.
+    let records = 0;
+    for (const record of batch) records += framedBytes(record.payload.byteLength);
+    const rolls = 2 + Math.floor(records / v.segment_bytes);
+    const needed = records + rolls * (SEGMENT_HEADER_BYTES + ROLL_PADDING_BYTES);
     if (writer.diskBytes + needed > v.max_bytes) {
       throw new VaultFullError(`vault holds ${writer.diskBytes} of vault.max_bytes ${v.max_bytes}; ring ${ring} keeps the records until replay frees space`);
     }
     try {
-      for (const record of batch) writer.append(record);
+      for (const record of batch) {
+        if (!writer.append(record)) throw new VaultFullError('the vault filled up in the middle of a batch, past the space check');
+      }
       writer.flush();
     } catch (err) {
-      if (!(err instanceof VaultIoError)) throw err;
-      // The writer cannot continue after a failed write; a fresh process recovers the
-      // segment and appends again everything the rings still hold.
-      log.error('vault write failed; exiting for a clean restart', { err });
+      // Part of the batch may be staged or written: retrying in this process would store it
+      // twice or on top of a failed writer. A fresh process recovers the segment and appends
+      // again everything the red rings still hold (at least once).
+      log.error('vault write failed; exiting for a clean restart', { err, ring });
       process.exit(1);
     }
   };
@@ -87,10 +95,10 @@ runChild(async ({ config }, log) => {
       recordsPerSecond: v.replay_records_per_second,
       beforeSeq,
       signal: stopReplay.signal,
+      // Credited as each segment goes, so a full vault takes Red traffic again during a long replay.
+      onSegmentDeleted: (bytes) => writer.releaseBytes(bytes),
       log,
     });
-    // The writer counts the segments it found at open; the replayed ones are gone now.
-    writer.releaseBytes(Math.max(0, writer.diskBytes - bytesOf(v.dir)));
     log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
   };
 
@@ -110,7 +118,7 @@ runChild(async ({ config }, log) => {
     },
     async close() {
       stopReplay.abort();
-      await drain.untilEmpty();
+      await drain.untilIdle();
       drain.close();
       clearInterval(syncTimer);
       writer.close();

@@ -7,6 +7,7 @@
  * vault.replay_records_per_second.
  */
 import type { CommitWaiter } from '../common/commit-waiter';
+import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { Ring, RingWriter } from '../common/ring';
 import { replayVault, type ReplaySummary } from './replayer';
@@ -23,6 +24,7 @@ export interface OnlineReplayOptions {
   /** First seq of the segment the vault is writing: it is not replayed. */
   beforeSeq: number;
   signal: AbortSignal;
+  onSegmentDeleted: (bytes: number) => void;
   log: Logger;
 }
 
@@ -33,8 +35,14 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
     recordsPerSecond: o.recordsPerSecond,
     beforeSeq: o.beforeSeq,
     signal: o.signal,
+    onSegmentDeleted: o.onSegmentDeleted,
     handle: async ({ records }) => {
       for (const r of records) {
+        // A ring kept from a run with smaller rings can be too small for an old record;
+        // waiting for room would then wait forever.
+        if (r.payload.byteLength > o.ring.maxPayload()) {
+          throw new ReplayRecordTooLargeError(`record seq ${r.seq} (${r.payload.byteLength} bytes) does not fit in the replay ring (at most ${o.ring.maxPayload()}); stop the engine and replay offline, or remove replay.ring from rings.dir while the engine is stopped so that it is made anew at the configured size`);
+        }
         while (!o.writer.offer(r.kind, r.flags, [r.payload], r.payload.byteLength, r.receivedMs)) {
           // Full: wait until exporter 0 commits anything, then try again.
           await o.committed.wait((o.ring.head() + 1) >>> 0);

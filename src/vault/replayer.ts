@@ -80,6 +80,8 @@ export interface ReplayOptions {
    * segment it is writing, which must be neither replayed nor deleted.
    */
   readonly beforeSeq?: number;
+  /** Told each time a replayed segment is deleted, with its size: a running vault frees the space at once. */
+  readonly onSegmentDeleted?: (bytes: number) => void;
 }
 
 export async function replayVault(options: ReplayOptions): Promise<ReplaySummary> {
@@ -125,6 +127,7 @@ class Replay {
       unlinkSync(segment.path);
       syncDirectory(dir);
       this.segmentsDeleted++;
+      this.options.onSegmentDeleted?.(segment.bytes);
     }
     return this.summary(true);
   }

@@ -19,6 +19,7 @@ export type LogLine = Record<string, unknown> & { msg: string; component: string
 export interface Engine {
   process: ChildProcess;
   dir: string;
+  ringDir: string;
   grpcPort: number;
   grpcSocket: string;
   outputPath: string;
@@ -63,11 +64,24 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
     rings: { dir: ringDir, green_bytes: 64 * 1024 * 1024 },
     exporters: [{ type: 'file', path: outputPath }],
     supervisor: { restart_backoff_min_ms: 50, shutdown_timeout_ms: 20_000 },
-    ...overrides,
   };
+  merge(config, overrides);
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
   return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath });
+}
+
+/** Overrides replace values and lists, and merge into sections key by key. */
+function merge(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(from)) {
+    const current = into[key];
+    if (isSection(current) && isSection(value)) merge(current, value);
+    else into[key] = value;
+  }
+}
+
+function isSection(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 interface Layout {
@@ -113,6 +127,7 @@ async function launch(layout: Layout): Promise<Engine> {
   const engine: Engine = {
     process: child,
     dir,
+    ringDir,
     grpcPort,
     grpcSocket,
     outputPath,

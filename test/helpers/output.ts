@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { decodeLogsRequest } from '../../src/common/otlp-proto';
 import { RecordFlag } from '../../src/common/record-kind';
+import { attachRing } from '../../src/common/ring';
+import { listRings, ringPath, type RingColor } from '../../src/common/ring-layout';
 import { scanSegment } from '../../src/vault/segment-reader';
 import { listSegments } from '../../src/vault/vault-dir';
 
@@ -32,18 +34,28 @@ export function countIds(outputPath: string): Map<string, number> {
 /** Decodes every record in the vault's segments (read-only) and counts each test.id. */
 export function countVaultIds(vaultDir: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const segment of listSegments(vaultDir)) {
-    scanSegment(segment.path, (record) => {
-      const bytes = (record.flags & RecordFlag.Gzip) === 0 ? record.payload : gunzipSync(record.payload);
-      for (const rl of decodeLogsRequest(bytes).resourceLogs) {
-        for (const sl of rl.scopeLogs) {
-          for (const rec of sl.logRecords) {
-            const id = rec.attributes.find((a) => a.key === 'test.id')?.value?.stringValue;
-            if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
-          }
-        }
-      }
-    });
+  for (const segment of listSegments(vaultDir)) scanSegment(segment.path, (record) => countPayload(counts, record));
+  return counts;
+}
+
+/** The same for what waits in the rings of one color (read without committing anything). */
+export function countRingIds(ringDir: string, color: RingColor): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const i of listRings(ringDir, color)) {
+    const reader = attachRing(ringPath(ringDir, color, i)).reader();
+    for (let record = reader.next(); record !== null; record = reader.next()) countPayload(counts, record);
   }
   return counts;
+}
+
+function countPayload(counts: Map<string, number>, record: { flags: number; payload: Uint8Array }): void {
+  const bytes = (record.flags & RecordFlag.Gzip) === 0 ? record.payload : gunzipSync(record.payload);
+  for (const rl of decodeLogsRequest(bytes).resourceLogs) {
+    for (const sl of rl.scopeLogs) {
+      for (const rec of sl.logRecords) {
+        const id = rec.attributes.find((a) => a.key === 'test.id')?.value?.stringValue;
+        if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+    }
+  }
 }
