@@ -6,10 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
+// One implementation for the bench and the tests, which both start engines on free ports.
+import { freePort } from '../../bench/child-io';
 
 export const ROOT = join(__dirname, '../../..');
 export const GOPHERSHIP = join(ROOT, 'dist/src/supervisor/cli.js');
@@ -42,15 +43,6 @@ export function scratchDir(prefix: string): string {
   return mkdtempSync(join(ROOT, 'var', prefix));
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 export async function startEngine(overrides: Record<string, unknown> = {}): Promise<Engine> {
   const dir = scratchDir('test-engine-');
