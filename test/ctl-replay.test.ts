@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { RecordFlag, RecordKind } from '../src/common/record-kind';
+import { PidFile } from '../src/common/pid-file';
 import { CURSOR_FILE, readCursor, writeCursor } from '../src/vault/replay-cursor';
 import { scanSegment } from '../src/vault/segment-reader';
 import { SegmentWriter } from '../src/vault/segment-writer';
@@ -86,7 +87,7 @@ test('a replay exports every vaulted record exactly once, deletes the segments a
   for (let seq = 1; seq <= records; seq++) if (!counts.has(`id-${seq}`)) t.fail(`id-${seq} is missing`);
   t.deepEqual(segmentsIn(setup.vault), []);
   t.is(readCursor(setup.vault), records);
-  t.false(existsSync(join(setup.dir, 'gophership.pid')), 'the pid file is released');
+  t.notThrows(() => PidFile.acquire(join(setup.dir, 'gophership.pid')).release(), 'the engine lock is released');
 
   // As if a crash had undone the last deletion: the segment is all at or below the cursor.
   writeFileSync(join(setup.vault, lastSegment), lastSegmentBytes);
@@ -131,11 +132,12 @@ test('a replay SIGKILLed mid-way resumes at the cursor: every record at least on
   t.deepEqual(segmentsIn(setup.vault), []);
 });
 
-test('a live pid file in data_dir refuses the replay with exit 1 and touches nothing', async (t) => {
+test('a running engine (its locked pid file) refuses the replay with exit 1 and touches nothing', async (t) => {
   const setup = setUp(t, 100, 64 * 1024);
   const pidFile = join(setup.dir, 'gophership.pid');
-  // This test's own process stands in for a running engine.
-  writeFileSync(pidFile, `${process.pid}\n`);
+  // This test's own process stands in for a running engine: it holds the lock.
+  const held = PidFile.acquire(pidFile);
+  t.teardown(() => held.release());
   const segments = segmentsIn(setup.vault);
 
   const run = await gsCtl('replay', '--config', setup.config);

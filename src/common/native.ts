@@ -40,6 +40,7 @@ interface Binding {
   fadviseDontNeed(fd: number, offset: number, bytes: number): void;
   mkfifo(file: string, mode: number): void;
   dieWithParent(): void;
+  tryLockExclusive(fd: number): boolean;
   crc32c(buf: Uint8Array, seed: number): number;
   crc32cSoftware(buf: Uint8Array, seed: number): number;
 }
@@ -266,6 +267,12 @@ export function fadviseDontNeed(fd: number, offset: number, bytes: number): void
  */
 export function dieWithParent(): void {
   syscall((binding) => binding.dieWithParent());
+}
+
+/** flock(LOCK_EX | LOCK_NB): false when another open file description holds the lock. */
+export function tryLockExclusive(fd: number): boolean {
+  checkFd(fd);
+  return syscall((binding) => binding.tryLockExclusive(fd));
 }
 
 /** Creates a named pipe; the umask still applies to `mode`. */

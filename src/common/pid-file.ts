@@ -1,9 +1,13 @@
 /**
  * One engine per data_dir: two supervisors sharing rings would break the single-producer,
- * single-consumer rule and lose records. A pid file left by a dead engine is taken over.
+ * single-consumer rule and lose records. The guard is an flock on the pid file, held for
+ * the life of the process: the kernel drops it when the holder dies, so a crashed engine
+ * leaves no stale lock, and two starters racing over a leftover file cannot both win. The
+ * pid inside is for people and for `gs-ctl replay --online`.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { GopherShipError } from './errors';
+import { tryLockExclusive } from './native';
 
 export class EngineRunningError extends GopherShipError {
   constructor(message: string) {
@@ -12,41 +16,27 @@ export class EngineRunningError extends GopherShipError {
 }
 
 export class PidFile {
-  private constructor(private readonly path: string) {}
+  private constructor(private fd: number | null) {}
 
   static acquire(path: string): PidFile {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        return new PidFile(path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+    const fd = openSync(path, 'a+', 0o600);
+    if (!tryLockExclusive(fd)) {
+      closeSync(fd);
       const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new EngineRunningError(`another GopherShip (pid ${owner}) runs with this data_dir (${path}); stop it or choose another data_dir`);
-      }
-      unlinkSync(path);
+      throw new EngineRunningError(`another GopherShip (pid ${Number.isInteger(owner) ? owner : 'unknown'}) runs with this data_dir (${path}); stop it or choose another data_dir`);
     }
-    throw new EngineRunningError(`cannot take the pid file ${path}`);
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`);
+    return new PidFile(fd);
   }
 
+  /**
+   * Drops the lock. The file stays: unlinking it would let a starter that opened the old
+   * file lock it while another locks a new one at the same path.
+   */
   release(): void {
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // Already gone: nothing to release.
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
   }
 }
