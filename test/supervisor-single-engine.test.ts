@@ -11,7 +11,8 @@ test('a second engine on the same data_dir refuses to start and leaves the first
   second.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const [code] = await once(second, 'exit');
   t.is(code, 1);
-  t.regex(stderr, new RegExp(`GS_ENGINE_RUNNING.*pid ${engine.process.pid}`));
+  t.regex(stderr, /"code":"GS_ENGINE_RUNNING"/);
+  t.true(stderr.includes(`another GopherShip (pid ${engine.process.pid}) runs with this data_dir`), 'names the running engine');
   t.is(engine.process.exitCode, null, 'the first engine still runs');
   t.is(await engine.stop(), 0);
 });
