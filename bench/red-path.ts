@@ -10,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ROOT, spawnNode, exitWithin } from './child-io';
 import type { GeneratorResult } from './load-generator';
 import { buildPayload } from './payload';
-import { reapedChildrenCpuS, TreeSampler, type TreeSample } from './proc-tree';
+import { machineBusyS, reapedChildrenCpuS, TreeSampler, type TreeSample } from './proc-tree';
 import { ddDirect, readMemInfo, type MemInfo } from './red-disk';
 import { startRedEngine, type VaultContents } from './red-engine';
 import { describeMachine } from './report';
@@ -39,6 +40,10 @@ interface Row {
   requests_refused?: number;
   requests_error?: number;
   cores?: number;
+  cores_by_process?: Record<string, number>;
+  generator_cores?: number;
+  /** CPU the rest of the machine used meanwhile (other sessions, steal): noise. */
+  other_cores?: number;
   cpu_us_per_log?: number;
   max_anon_mib?: number;
   /** Red: segment bytes over first request → engine exit. dd: its own rate. */
@@ -127,6 +132,16 @@ async function runGenerator(port: number, batch: number, s: BenchSettings, secon
   return JSON.parse(stdout.trim().split('\n').pop()!) as GeneratorResult;
 }
 
+/** Machine-wide CPU and this runner's own, to tell how much other work shared the load window. */
+function openWindow(): { busyS: number; self: NodeJS.CpuUsage } {
+  return { busyS: machineBusyS(), self: process.cpuUsage() };
+}
+
+function otherCores(window: { busyS: number; self: NodeJS.CpuUsage }, receiverCpuS: number, gen: GeneratorResult): number {
+  const self = process.cpuUsage(window.self);
+  return (machineBusyS() - window.busyS - receiverCpuS - gen.cpu_s - (self.user + self.system) / 1e6) / gen.elapsed_s;
+}
+
 /** The throughput and CPU part of a row, common to the baseline and the engine. */
 function loadRow(target: Row['target'], batch: number, round: number, gen: GeneratorResult, cpuS: number, sampler: TreeSampler): Row {
   const notes: string[] = [];
@@ -141,6 +156,7 @@ function loadRow(target: Row['target'], batch: number, round: number, gen: Gener
     requests_refused: gen.requests_refused,
     requests_error: gen.requests_error,
     cores: cpuS / gen.elapsed_s,
+    generator_cores: gen.cpu_s / gen.elapsed_s,
     cpu_us_per_log: gen.logs_ok === 0 ? 0 : (cpuS / gen.logs_ok) * 1e6,
     max_anon_mib: sampler.maxAnonBytes / MiB,
     notes,
@@ -153,10 +169,13 @@ async function measureBaseline(batch: number, round: number, s: BenchSettings): 
   try {
     const sampler = new TreeSampler(target.pid, SAMPLE_INTERVAL_MS);
     const before = sampler.sample();
+    const window = openWindow();
     const gen = await runGenerator(target.port, batch, s, s.seconds);
     const { last } = sampler.finish();
+    const other = otherCores(window, last.cpuS - before.cpuS, gen);
     const exit = await target.stop();
     const row = loadRow('baseline', batch, round, gen, last.cpuS - before.cpuS, sampler);
+    row.other_cores = other;
     row.notes.push(...target.notes);
     if (exit.code !== 0) row.notes.push(`receiver exited with code ${exit.code}`);
     return row;
@@ -174,7 +193,7 @@ interface RedRun {
   lifetimeCpuS: number;
 }
 
-async function measureRed(batch: number, round: number, s: BenchSettings, target?: { seconds: number; requests: number }): Promise<RedRun> {
+async function measureRed(batch: number, round: number, s: BenchSettings, targetBytes?: number): Promise<RedRun> {
   const beforeStart = readMemInfo();
   let maxCachedBytes = beforeStart.cachedBytes;
   let maxDirtyBytes = beforeStart.dirtyBytes;
@@ -188,15 +207,22 @@ async function measureRed(batch: number, round: number, s: BenchSettings, target
   try {
     const sampler = new TreeSampler(engine.pid, SAMPLE_INTERVAL_MS);
     const start = sampler.sample();
-    const gen = await runGenerator(engine.port, batch, s, target?.seconds ?? s.seconds, target?.requests);
+    const window = openWindow();
+    const gen = targetBytes === undefined ? await runGenerator(engine.port, batch, s, s.seconds) : await generateUntil(engine.port, batch, s, targetBytes);
     const { last } = sampler.finish();
+    const other = otherCores(window, last.cpuS - start.cpuS, gen);
     const afterLoad = readMemInfo();
+    const names = engine.processNames();
     const reapedBefore = reapedChildrenCpuS();
     const exit = await engine.stop();
     clearInterval(memWatch);
     const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore;
     const vault = engine.vaultContents();
     const row = loadRow('red', batch, round, gen, last.cpuS - start.cpuS, sampler);
+    row.other_cores = other;
+    row.cores_by_process = Object.fromEntries(
+      [...last.cpuSByPid].map(([pid, cpuS]) => [names.get(pid) ?? `pid ${pid}`, (cpuS - (start.cpuSByPid.get(pid) ?? 0)) / gen.elapsed_s]),
+    );
     row.disk_mb_per_s = vault.fileBytes / ((exit.epochMs - gen.first_request_epoch_ms) / 1000) / 1e6;
     row.drain_s = (exit.epochMs - gen.last_answer_epoch_ms) / 1000;
     row.vault = vault;
@@ -225,11 +251,48 @@ interface PageCacheRun extends RedRun {
 }
 
 async function measurePageCache(gb: number, s: BenchSettings): Promise<PageCacheRun> {
-  // The generator counts refused requests as sent; asking for exactly enough keeps the run
-  // near `gb`, and the time bound keeps a slow machine from making it endless.
-  const requests = Math.ceil((gb * 1e9) / buildPayload(PAGE_CACHE_BATCH).messageBytes);
-  const run = await measureRed(PAGE_CACHE_BATCH, 1, s, { seconds: PAGE_CACHE_RUN_MAX_S, requests });
-  return { ...run, askedGb: gb };
+  return { ...(await measureRed(PAGE_CACHE_BATCH, 1, s, gb * 1e9)), askedGb: gb };
+}
+
+/**
+ * Sends until `targetBytes` were accepted or PAGE_CACHE_RUN_MAX_S passed. The generator
+ * stops after N requests sent, refused ones included, so it is run again for what is still
+ * missing; the runs are merged into one result over the whole wall-clock span, gaps included.
+ */
+async function generateUntil(port: number, batch: number, s: BenchSettings, targetBytes: number): Promise<GeneratorResult> {
+  const messageBytes = buildPayload(batch).messageBytes;
+  const deadline = performance.now() + PAGE_CACHE_RUN_MAX_S * 1000;
+  let total: GeneratorResult | undefined;
+  while ((total?.bytes_ok ?? 0) < targetBytes && performance.now() < deadline) {
+    const requests = Math.ceil((targetBytes - (total?.bytes_ok ?? 0)) / messageBytes);
+    const seconds = Math.max(1, Math.ceil((deadline - performance.now()) / 1000));
+    const gen = await runGenerator(port, batch, s, seconds, requests);
+    total = total === undefined ? gen : merge(total, gen);
+  }
+  return total!;
+}
+
+function merge(a: GeneratorResult, b: GeneratorResult): GeneratorResult {
+  const sumRecords = (x: Record<string, number>, y: Record<string, number>): Record<string, number> => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    ...a,
+    requests_ok: a.requests_ok + b.requests_ok,
+    requests_refused: a.requests_refused + b.requests_refused,
+    requests_error: a.requests_error + b.requests_error,
+    logs_ok: a.logs_ok + b.logs_ok,
+    bytes_ok: a.bytes_ok + b.bytes_ok,
+    elapsed_s: (b.last_answer_epoch_ms - a.first_request_epoch_ms) / 1000,
+    requests_sent: a.requests_sent + b.requests_sent,
+    errors_by_status: sumRecords(a.errors_by_status, b.errors_by_status),
+    refused_by_message: sumRecords(a.refused_by_message, b.refused_by_message),
+    requests_cut_off: a.requests_cut_off + b.requests_cut_off,
+    last_answer_epoch_ms: b.last_answer_epoch_ms,
+    cpu_s: a.cpu_s + b.cpu_s,
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -244,8 +307,8 @@ function num(value: number | undefined, digits: number): string {
 
 function formatMedians(rows: readonly Row[]): string {
   const lines = [
-    '| batch | run | accepted logs/s | accepted MB/s | × baseline | refused requests (share) | disk MB/s | vault / dd | drain s | receiver CPU, cores | CPU µs / log | max Σ RssAnon MiB | vault records = accepted |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| batch | run | accepted logs/s | accepted MB/s | × baseline | refused requests (share) | disk MB/s | vault / dd | drain s | receiver CPU, cores | CPU µs / log | max Σ RssAnon MiB | generator CPU, cores | other load, cores | vault records = accepted |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const batch of [...new Set(rows.map((r) => r.batch))]) {
     const med = (target: Row['target'], key: keyof Row): number | undefined => {
@@ -256,12 +319,17 @@ function formatMedians(rows: readonly Row[]): string {
     const refusedShare = median(reds.map((r) => (100 * r.requests_refused!) / (r.requests_ok! + r.requests_refused! + r.requests_error!)));
     const matches = reds.map((r) => (r.vault!.records === r.requests_ok ? `${r.vault!.records} ✓` : `${r.vault!.records} ≠ ${r.requests_ok}`)).join(', ');
     lines.push(
-      `| ${batch} | no-op baseline (1 process) | ${num(med('baseline', 'logs_per_s'), 0)} | ${num(med('baseline', 'mb_per_s'), 1)} | | ${num(med('baseline', 'requests_refused'), 0)} | | | | ${num(med('baseline', 'cores'), 2)} | ${num(med('baseline', 'cpu_us_per_log'), 2)} | ${num(med('baseline', 'max_anon_mib'), 0)} | |`,
-      `| ${batch} | engine, Red path | ${num(med('red', 'logs_per_s'), 0)} | ${num(med('red', 'mb_per_s'), 1)} | ${num(med('red', 'logs_per_s')! / med('baseline', 'logs_per_s')!, 2)} | ${num(med('red', 'requests_refused'), 0)} (${num(refusedShare, 1)} %) | ${num(med('red', 'disk_mb_per_s'), 1)} | ${num(med('red', 'vault_to_dd'), 2)} | ${num(med('red', 'drain_s'), 1)} | ${num(med('red', 'cores'), 2)} | ${num(med('red', 'cpu_us_per_log'), 2)} | ${num(med('red', 'max_anon_mib'), 0)} | ${matches} |`,
-      `| ${batch} | dd bs=1M oflag=direct (${DD_MIB} MiB) | | | | | ${num(med('dd', 'disk_mb_per_s'), 1)} | 1.00 | | | | | |`,
+      `| ${batch} | no-op baseline (1 process) | ${num(med('baseline', 'logs_per_s'), 0)} | ${num(med('baseline', 'mb_per_s'), 1)} | | ${num(med('baseline', 'requests_refused'), 0)} | | | | ${num(med('baseline', 'cores'), 2)} | ${num(med('baseline', 'cpu_us_per_log'), 2)} | ${num(med('baseline', 'max_anon_mib'), 0)} | ${num(med('baseline', 'generator_cores'), 2)} | ${num(med('baseline', 'other_cores'), 2)} | |`,
+      `| ${batch} | engine, Red path | ${num(med('red', 'logs_per_s'), 0)} | ${num(med('red', 'mb_per_s'), 1)} | ${num(med('red', 'logs_per_s')! / med('baseline', 'logs_per_s')!, 2)} | ${num(med('red', 'requests_refused'), 0)} (${num(refusedShare, 1)} %) | ${num(med('red', 'disk_mb_per_s'), 1)} | ${num(med('red', 'vault_to_dd'), 2)} | ${num(med('red', 'drain_s'), 1)} | ${num(med('red', 'cores'), 2)} | ${num(med('red', 'cpu_us_per_log'), 2)} | ${num(med('red', 'max_anon_mib'), 0)} | ${num(med('red', 'generator_cores'), 2)} | ${num(med('red', 'other_cores'), 2)} | ${matches} |`,
+      `| ${batch} | dd bs=1M oflag=direct (${DD_MIB} MiB) | | | | | ${num(med('dd', 'disk_mb_per_s'), 1)} | 1.00 | | | | | | | |`,
     );
   }
-  return lines.join('\n');
+  const byProcess = [...new Set(rows.map((r) => r.batch))].map((batch) => {
+    const reds = rows.filter((r) => r.batch === batch && r.target === 'red');
+    const names = [...new Set(reds.flatMap((r) => Object.keys(r.cores_by_process!)))].sort();
+    return `- B=${batch} Red path: ${names.map((n) => `${n} ${num(median(reds.map((r) => r.cores_by_process![n] ?? 0)), 2)}`).join(', ')}`;
+  });
+  return `${lines.join('\n')}\n\nEngine CPU by process, medians (cores over the load):\n\n${byProcess.join('\n')}`;
 }
 
 function formatPageCache(p: PageCacheRun): string {
@@ -290,7 +358,8 @@ function describeRow(r: Row): string {
     `${num(r.logs_per_s, 0)} logs/s`,
     `${num(r.mb_per_s, 1)} MB/s`,
     `ok ${r.requests_ok} refused ${r.requests_refused} error ${r.requests_error}`,
-    `cpu ${num(r.cores, 2)} cores, ${num(r.cpu_us_per_log, 2)} µs/log`,
+    `cpu ${num(r.cores, 2)} cores${r.cores_by_process === undefined ? '' : ` (${Object.entries(r.cores_by_process).map(([name, cores]) => `${name} ${num(cores, 2)}`).join(', ')})`}, ${num(r.cpu_us_per_log, 2)} µs/log`,
+    `generator ${num(r.generator_cores, 2)} cores, other load ${num(r.other_cores, 2)} cores`,
     `max Σ RssAnon ${num(r.max_anon_mib, 0)} MiB`,
   ];
   if (r.vault !== undefined) {

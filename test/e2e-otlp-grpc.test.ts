@@ -42,7 +42,7 @@ test('an exporter SIGKILLed during the run is restarted and no acknowledged reco
     sender.emit(`k-${i}`);
     if (i === total / 4) await sender.flush();
     if (i === total / 4) {
-      killedPid = engine.childPid('export-0');
+      killedPid = await engine.childPid('export-0');
       process.kill(killedPid, 'SIGKILL');
     }
   }

@@ -51,7 +51,7 @@ test('the vault SIGKILLed during a Red flood is restarted and loses nothing ackn
     sender.emit(`vk-${i}`);
     if (i === total / 3) {
       await sender.flush();
-      victim = engine.childPid('vault-0');
+      victim = await engine.childPid('vault-0');
       process.kill(victim, 'SIGKILL');
     }
   }

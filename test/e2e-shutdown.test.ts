@@ -19,14 +19,14 @@ test('SIGINT stops accepting, empties the rings into the output and exits 0', as
 test('the whole process tree SIGKILLed loses nothing acknowledged: the next start exports it from the rings', async (t) => {
   const first = await startEngine();
   t.teardown(() => first.cleanup());
-  const exporter = first.childPid('export-0');
+  const exporter = await first.childPid('export-0');
   // A stopped exporter leaves every acknowledged record in the rings when the tree dies.
   process.kill(exporter, 'SIGSTOP');
   const sender = sdkSender(`http://127.0.0.1:${first.grpcPort}`);
   for (let i = 0; i < 3000; i++) sender.emit(`tree-${i}`);
   t.deepEqual(await sender.flush(), { delivered: 3000, failed: 0 });
   await sender.shutdown();
-  const pids = [first.process.pid!, exporter, first.childPid('ingest-0'), first.childPid('ingest-1')];
+  const pids = [first.process.pid!, exporter, await first.childPid('ingest-0'), await first.childPid('ingest-1'), await first.childPid('vault-0')];
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   t.is(await first.stop(), null, 'the supervisor died by SIGKILL');
   t.is(countIds(first.outputPath).size, 0, 'nothing was exported before the kill');

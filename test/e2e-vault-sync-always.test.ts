@@ -29,7 +29,7 @@ for (const sync of ['always', 'interval'] as const) {
   test(`vault.sync ${sync}: with the vault stopped, a Red request is ${sync === 'always' ? 'not answered until it is on disk' : 'answered once it is in the red ring'}`, async (t) => {
     const engine = await startEngine({ zones: { force: 'red' }, vault: { sync } });
     t.teardown(() => engine.cleanup());
-    const vault = engine.childPid('vault-0');
+    const vault = await engine.childPid('vault-0');
     process.kill(vault, 'SIGSTOP');
     const whileStopped = await exportWithin(engine, `${sync}-stopped`, 1500);
     if (sync === 'always') t.is(whileStopped?.code, grpc.status.DEADLINE_EXCEEDED, 'no OK before the vault wrote and synced it');

@@ -40,7 +40,8 @@ test('every ingest worker accepts connections on the one SO_REUSEPORT port', asy
   const clients = Array.from({ length: 48 }, (_, i) => new grpc.Client(`127.0.0.1:${engine.grpcPort}`, grpc.credentials.createInsecure(), { 'gophership.test.connection': i }));
   t.teardown(() => clients.forEach((c) => c.close()));
   await Promise.all(clients.map(call));
-  const perWorker = [0, 1].map((i) => establishedOn(engine.childPid(`ingest-${i}`), engine.grpcPort));
+  const workers = await Promise.all([0, 1].map((i) => engine.childPid(`ingest-${i}`)));
+  const perWorker = workers.map((pid) => establishedOn(pid, engine.grpcPort));
   t.log(`connections per worker: ${perWorker.join(', ')}`);
   t.is(perWorker[0] + perWorker[1], clients.length);
   t.true(perWorker.every((n) => n > 0), 'both workers accepted connections');
@@ -50,7 +51,7 @@ test('a SIGKILLed ingest worker is restarted while the other keeps the port open
   // A slow restart leaves a window in which only the surviving worker holds the port.
   const engine = await startEngine({ supervisor: { restart_backoff_min_ms: 2000 } });
   t.teardown(() => engine.cleanup());
-  const victim = engine.childPid('ingest-0');
+  const victim = await engine.childPid('ingest-0');
   process.kill(victim, 'SIGKILL');
   await engine.waitForLog((l) => l.msg === 'child exited unexpectedly; restarting' && l.childPid === victim);
   const client = new grpc.Client(`127.0.0.1:${engine.grpcPort}`, grpc.credentials.createInsecure());

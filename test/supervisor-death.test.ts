@@ -19,7 +19,7 @@ async function gone(pid: number, withinMs: number): Promise<void> {
 test('children never outlive a SIGKILLed supervisor, even one stopped in its tracks', async (t) => {
   const engine = await startEngine();
   t.teardown(() => engine.cleanup());
-  const children = ['ingest-0', 'ingest-1', 'export-0', 'vault-0'].map((name) => engine.childPid(name));
+  const children = await Promise.all(['ingest-0', 'ingest-1', 'export-0', 'vault-0'].map((name) => engine.childPid(name)));
   // A stopped child cannot run its IPC-disconnect handler; only PR_SET_PDEATHSIG ends it.
   process.kill(children[2], 'SIGSTOP');
   process.kill(engine.process.pid!, 'SIGKILL');

@@ -28,7 +28,8 @@ export interface Engine {
   logs: LogLine[];
   /** Resolves with the first log line (past or future) that matches. */
   waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
-  childPid(name: string): number;
+  /** The pid of the child's latest incarnation, once it has reported ready. */
+  childPid(name: string): Promise<number>;
   /** Signals the supervisor (SIGTERM by default) and waits; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Starts a new engine on the same configuration, data_dir and rings (this one must be gone). */
@@ -126,10 +127,10 @@ async function launch(layout: Layout): Promise<Engine> {
     configPath,
     logs,
     waitForLog,
-    childPid(name) {
+    async childPid(name) {
+      await waitForLog((l) => l.msg === 'child ready' && l.child === name);
       const ready = [...logs].reverse().find((l) => l.msg === 'child ready' && l.child === name);
-      if (!ready) throw new Error(`${name} has not reported ready`);
-      return ready.childPid as number;
+      return ready!.childPid as number;
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
