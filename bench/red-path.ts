@@ -39,6 +39,8 @@ interface Row {
   requests_ok?: number;
   requests_refused?: number;
   requests_error?: number;
+  /** grpc-message of the UNAVAILABLE answers: a full red ring, or a full in-flight budget. */
+  refused_by_message?: Record<string, number>;
   cores?: number;
   cores_by_process?: Record<string, number>;
   generator_cores?: number;
@@ -155,6 +157,7 @@ function loadRow(target: Row['target'], batch: number, round: number, gen: Gener
     requests_ok: gen.requests_ok,
     requests_refused: gen.requests_refused,
     requests_error: gen.requests_error,
+    refused_by_message: gen.refused_by_message,
     cores: cpuS / gen.elapsed_s,
     generator_cores: gen.cpu_s / gen.elapsed_s,
     cpu_us_per_log: gen.logs_ok === 0 ? 0 : (cpuS / gen.logs_ok) * 1e6,
@@ -358,6 +361,7 @@ function describeRow(r: Row): string {
     `${num(r.logs_per_s, 0)} logs/s`,
     `${num(r.mb_per_s, 1)} MB/s`,
     `ok ${r.requests_ok} refused ${r.requests_refused} error ${r.requests_error}`,
+    ...Object.entries(r.refused_by_message ?? {}).map(([message, n]) => `${n} refused "${message}"`),
     `cpu ${num(r.cores, 2)} cores${r.cores_by_process === undefined ? '' : ` (${Object.entries(r.cores_by_process).map(([name, cores]) => `${name} ${num(cores, 2)}`).join(', ')})`}, ${num(r.cpu_us_per_log, 2)} µs/log`,
     `generator ${num(r.generator_cores, 2)} cores, other load ${num(r.other_cores, 2)} cores`,
     `max Σ RssAnon ${num(r.max_anon_mib, 0)} MiB`,
