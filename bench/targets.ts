@@ -4,7 +4,7 @@
  * data_dir and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
  * heap, JIT state or ring contents.
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from './child-io';
@@ -66,24 +66,30 @@ export async function startBaseline(): Promise<Target> {
 
 type LogLine = Record<string, unknown> & { msg: string; level: string };
 
-export async function startEngine(workers: number, ringMib: number): Promise<Target> {
-  const dir = mkdtempSync(join(ROOT, 'var', 'bench-'));
-  const ringDir = mkdtempSync('/dev/shm/gs-bench-rings-');
-  const outDir = join(dir, 'out');
-  const vaultDir = join(dir, 'vault');
+/** An engine process tree started by launchEngine, before it is wrapped for a benchmark. */
+export interface LaunchedEngine {
+  readonly child: ChildProcess;
+  readonly dir: string;
+  readonly port: number;
+  readonly notes: string[];
+  /** Each child's latest pid by name. */
+  childPids(): Map<string, number>;
+  /** SIGTERM, then the exit within shutdownMs (then SIGKILL of the tree, noted). */
+  stop(shutdownMs: number): Promise<Exit>;
+  cleanup(): void;
+}
+
+/**
+ * Starts `gophership run` on a private data_dir under var/ and ring dir under /dev/shm, with
+ * the config `configFor` builds for them, and resolves once it says "engine ready".
+ */
+export async function launchEngine(prefix: string, configFor: (dir: string, ringDir: string, port: number) => object): Promise<LaunchedEngine> {
+  const dir = mkdtempSync(join(ROOT, 'var', `${prefix}-`));
+  const ringDir = mkdtempSync(`/dev/shm/gs-${prefix}-rings-`);
   const port = await freePort();
-  const config = {
-    data_dir: dir,
-    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
-    rings: { dir: ringDir, green_bytes: ringMib * MiB },
-    vault: { dir: vaultDir },
-    // No rotation, so that every line is still there to be counted after the run.
-    exporters: [{ type: 'file', path: join(outDir, 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
-    supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },
-  };
   const configPath = join(dir, 'gophership.yaml');
   // JSON is YAML: no serializer needed.
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  writeFileSync(configPath, JSON.stringify(configFor(dir, ringDir, port), null, 2));
   const child = spawnNode(join(ROOT, GOPHERSHIP_BIN), ['run', '--config', configPath]);
 
   const notes: string[] = [];
@@ -116,18 +122,30 @@ export async function startEngine(workers: number, ringMib: number): Promise<Tar
     cleanup();
     throw err;
   }
+  return { child, dir, port, notes, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
+}
 
+export async function startEngine(workers: number, ringMib: number): Promise<Target> {
+  const engine = await launchEngine('bench', (dir, ringDir, port) => ({
+    data_dir: dir,
+    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    rings: { dir: ringDir, green_bytes: ringMib * MiB },
+    // No rotation, so that every line is still there to be counted after the run.
+    exporters: [{ type: 'file', path: join(dir, 'out', 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
+    supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },
+  }));
+  const { child, notes } = engine;
   return {
     kind: 'engine',
     pid: child.pid!,
-    port,
-    listenerPids: () => [...childPids(logs)].filter(([name]) => name.startsWith('ingest-')).map(([, pid]) => pid),
-    processNames: () => new Map([[child.pid!, 'supervisor'], ...[...childPids(logs)].map(([name, pid]): [number, string] => [pid, name])]),
+    port: engine.port,
+    listenerPids: () => [...engine.childPids()].filter(([name]) => name.startsWith('ingest-')).map(([, pid]) => pid),
+    processNames: () => new Map([[child.pid!, 'supervisor'], ...[...engine.childPids()].map(([name, pid]): [number, string] => [pid, name])]),
     notes,
-    stop: () => stopTree(child, ENGINE_SHUTDOWN_MS + STOP_MARGIN_MS, notes),
-    exportedRequests: () => countNewlines(outDir),
-    vaultedRequests: () => listSegments(vaultDir).reduce((sum, segment) => sum + scanSegment(segment.path).records, 0),
-    cleanup,
+    stop: () => engine.stop(ENGINE_SHUTDOWN_MS + STOP_MARGIN_MS),
+    exportedRequests: () => countNewlines(join(engine.dir, 'out')),
+    vaultedRequests: () => listSegments(join(engine.dir, 'vault')).reduce((sum, segment) => sum + scanSegment(segment.path).records, 0),
+    cleanup: engine.cleanup,
   };
 }
 
