@@ -77,14 +77,8 @@ function isSection(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-interface Layout {
-  dir: string;
-  ringDir: string;
-  grpcPort: number;
-  grpcSocket: string;
-  outputPath: string;
-  configPath: string;
-}
+/** Where an engine keeps its files: fixed at the first start, reused by relaunch(). */
+type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'outputPath' | 'configPath'>;
 
 async function launch(layout: Layout): Promise<Engine> {
   const { dir, ringDir, grpcPort, grpcSocket, outputPath, configPath } = layout;
