@@ -1,5 +1,7 @@
 import test from 'ava';
-import { RING_HEADER_BYTES, Ring } from '../src/common/ring';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RING_HEADER_BYTES, Ring, openRing } from '../src/common/ring';
 import { RecordFlag, RecordKind } from '../src/common/record-kind';
 
 function ringOf(capacity: number): Ring {
@@ -33,7 +35,7 @@ test('space is reused only after commit', (t) => {
   let written = 0;
   while (w.offer(RecordKind.Lines, 0, [bytes(496, written)], 496)) written++;
   t.is(written, 8, 'eight 512-byte records (16-byte header) fill 4 KiB');
-  t.is(ring.fill(), 1);
+  t.is(ring.used(), ring.capacity, 'full to the last byte');
   t.truthy(r.next());
   t.false(w.offer(RecordKind.Lines, 0, [bytes(496, 0)], 496), 'reading without commit frees nothing');
   r.commit();
@@ -91,4 +93,34 @@ test('a reader that prepares to sleep is told when a record is already there', (
 test('a length that disagrees with the chunks is a programming error', (t) => {
   const ring = ringOf(4096);
   t.throws(() => ring.writer().offer(RecordKind.Lines, 0, [bytes(3, 0)], 4), { instanceOf: RangeError });
+});
+
+test('a commit reports a writer waiting for it once, and only when one asked', (t) => {
+  const ring = ringOf(4096);
+  const w = ring.writer();
+  const r = ring.reader();
+  w.offer(RecordKind.Lines, 0, [bytes(8, 0)], 8);
+  r.next();
+  t.false(r.commit(), 'nobody asked');
+  w.offer(RecordKind.Lines, 0, [bytes(8, 1)], 8);
+  ring.wantCommitBell();
+  r.next();
+  t.true(r.commit(), 'the waiting writer is to be rung');
+  t.false(r.commit(), 'one ring per request');
+  t.is(ring.head(), w.published);
+});
+
+test('an empty ring takes a new size at open; one holding records keeps its size and its records', (t) => {
+  const dir = mkdtempSync('/dev/shm/gs-ring-resize-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const empty = join(dir, 'empty.ring');
+  openRing(empty, 64 * 1024);
+  t.is(openRing(empty, 16 * 1024).capacity, 16 * 1024);
+  t.is(statSync(empty).size, RING_HEADER_BYTES + 16 * 1024, 'the file shrinks with it');
+
+  const held = join(dir, 'held.ring');
+  openRing(held, 64 * 1024).writer().offer(RecordKind.Lines, 0, [bytes(5, 9)], 5);
+  const reopened = openRing(held, 16 * 1024);
+  t.is(reopened.capacity, 64 * 1024);
+  t.deepEqual(reopened.reader().next()?.payload, bytes(5, 9));
 });

@@ -192,7 +192,7 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
   };
 }
 
-export function parseListen(entry: unknown, path: string): ListenAddress {
+function parseListen(entry: unknown, path: string): ListenAddress {
   if (typeof entry !== 'string') throw bad('"host:port" or "unix:PATH"', path, entry);
   if (entry.startsWith('unix:')) {
     const p = entry.slice(5);

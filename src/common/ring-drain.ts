@@ -5,7 +5,7 @@
  * batch in the ring to be offered again after a backoff, so nothing is lost to a transient
  * failure such as a full disk.
  */
-import { DoorbellListener, doorbellPath } from './doorbell';
+import { DoorbellListener, DoorbellSender, commitBellPath, doorbellPath } from './doorbell';
 import { RingCorruptError } from './errors';
 import type { Logger } from './log';
 import { attachRing, type RingReader, type RingRecord } from './ring';
@@ -31,6 +31,8 @@ interface Source {
   name: string;
   reader: RingReader;
   bell: DoorbellListener;
+  /** Rung after a commit that a writer waits for (CommitWaiter). */
+  committed: DoorbellSender;
   failures: number;
   /** performance.now() before which a failed ring is not tried again. */
   retryAt: number;
@@ -50,13 +52,12 @@ export class RingDrain {
     private readonly handle: BatchHandler,
     private readonly log: Logger,
     private readonly limits: BatchLimits,
-    /** Told after each commit, with the ring's name. */
-    private readonly onCommit?: (ring: string) => void,
   ) {
     this.sources = [...ringPaths].map(([name, path]) => ({
       name,
       reader: attachRing(path).reader(),
       bell: new DoorbellListener(doorbellPath(path), () => this.wake()),
+      committed: new DoorbellSender(commitBellPath(path)),
       failures: 0,
       retryAt: 0,
     }));
@@ -81,7 +82,10 @@ export class RingDrain {
   close(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    for (const s of this.sources) s.bell.close();
+    for (const s of this.sources) {
+      s.bell.close();
+      s.committed.close();
+    }
   }
 
   private wake(): void {
@@ -152,8 +156,7 @@ export class RingDrain {
     } finally {
       batch.length = 0;
     }
-    source.reader.commit();
-    this.onCommit?.(source.name);
+    if (source.reader.commit()) source.committed.ring();
     return true;
   }
 }

@@ -25,6 +25,7 @@
  * the record, so a reader never sees a half-written record. The head moves only when the
  * reader commits, i.e. after it handled every record up to there.
  */
+import { truncateSync } from 'node:fs';
 import { RingCorruptError, RingTooSmallError } from './errors';
 import { mapShared } from './native';
 import type { RecordKind, RecordSink } from './record-kind';
@@ -43,6 +44,8 @@ const H_CAPACITY = 2;
 const H_HEAD = 16;
 const H_TAIL = 32;
 const H_SLEEPING = 48;
+/** Set by a writer awaiting a commit (CommitWaiter); the reader clears it and rings. */
+const H_COMMIT_WANTED = 64;
 
 export const MAX_RING_BYTES = 1 << 30;
 
@@ -54,15 +57,21 @@ export interface RingRecord {
   payload: Uint8Array;
 }
 
-/** Maps the ring file, creating and formatting it when it does not hold a ring yet. */
+/**
+ * Maps the ring file, formatting it when it does not hold a ring yet or holds an empty one
+ * of another size. Only the supervisor calls this, before any child attaches.
+ */
 export function openRing(path: string, capacity: number): Ring {
   if (!validCapacity(capacity)) {
     throw new RingTooSmallError(`ring capacity must be a power of two from 4096 to ${MAX_RING_BYTES}, got ${capacity}`);
   }
   const probe = new Int32Array(mapShared(path, RING_HEADER_BYTES));
   if (probe[H_MAGIC] === MAGIC && probe[H_VERSION] === VERSION) {
-    // An existing ring keeps its own size: it may hold records nobody has read yet.
-    return attach(path, probe[H_CAPACITY]);
+    const empty = Atomics.load(probe, H_HEAD) === Atomics.load(probe, H_TAIL);
+    // A ring holding records nobody has read yet keeps its size; an empty one takes the new
+    // size (and gives back the tmpfs pages past it).
+    if (probe[H_CAPACITY] === capacity || !empty) return attach(path, probe[H_CAPACITY]);
+    truncateSync(path, RING_HEADER_BYTES + capacity);
   }
   const memory = mapShared(path, RING_HEADER_BYTES + capacity);
   const header = new Int32Array(memory, 0, RING_HEADER_BYTES / 4);
@@ -111,14 +120,19 @@ export class Ring {
     return Atomics.load(this.header, H_HEAD) >>> 0;
   }
 
+  /**
+   * A writer waits for the reader to commit: the next commit rings the commit bell. The
+   * caller must look at head() again after this, or a commit in between goes unnoticed.
+   */
+  wantCommitBell(): void {
+    Atomics.store(this.header, H_COMMIT_WANTED, 1);
+  }
+
   /** Bytes published and not yet committed by the reader. */
   used(): number {
     return (Atomics.load(this.header, H_TAIL) - Atomics.load(this.header, H_HEAD)) >>> 0;
   }
 
-  fill(): number {
-    return this.used() / this.capacity;
-  }
 
   /** The largest payload that can ever fit (a record never wraps, so half the ring). */
   maxPayload(): number {
@@ -231,9 +245,14 @@ export class RingReader {
     return record;
   }
 
-  /** Every record handed out so far is handled: let the writer reuse their space. */
-  commit(): void {
-    Atomics.store(this.p.header, H_HEAD, this.cursor | 0);
+  /**
+   * Every record handed out so far is handled: let the writer reuse their space. Returns
+   * true when a writer asked to be told (wantCommitBell), and the caller rings its bell.
+   */
+  commit(): boolean {
+    const { header } = this.p;
+    Atomics.store(header, H_HEAD, this.cursor | 0);
+    return Atomics.load(header, H_COMMIT_WANTED) === 1 && Atomics.compareExchange(header, H_COMMIT_WANTED, 1, 0) === 1;
   }
 
   /** Hands out the uncommitted records again (the handler failed and will retry). */

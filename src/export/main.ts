@@ -5,7 +5,6 @@
  * again at the first record not yet handled.
  */
 import { runChild } from '../common/child-runtime';
-import { DoorbellSender, commitBellPath } from '../common/doorbell';
 import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
@@ -20,14 +19,9 @@ runChild(async ({ index, config }, log) => {
   const pipeline = new ExportPipeline(config, log, index);
   const handle = (ring: string, batch: readonly RingRecord[]): void => pipeline.export(batch, () => ring);
   const paths = ringPaths(config.rings.dir, 'green', rings);
-  // Exporter 0 also takes what the vault replays, and tells the vault when it has it.
-  const replayPath = replayRingPath(config.rings.dir);
-  const replayCommitted = index === 0 ? new DoorbellSender(commitBellPath(replayPath)) : undefined;
-  if (replayCommitted !== undefined) paths.set(REPLAY_RING, replayPath);
-  const onCommit = (ring: string): void => {
-    if (ring === REPLAY_RING) replayCommitted?.ring();
-  };
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, onCommit);
+  // Exporter 0 also takes what the vault replays.
+  if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {
@@ -36,7 +30,6 @@ runChild(async ({ index, config }, log) => {
       await drain.untilIdle();
       drain.close();
       pipeline.close();
-      replayCommitted?.close();
     },
   };
 });

@@ -9,8 +9,6 @@ import type { RingWriter } from '../common/ring';
 import type { CommitWaiter } from '../common/commit-waiter';
 
 export class ZoneRouter implements RecordSink {
-  /** Requests that went red because the green ring was full (the per-request reflex). */
-  spilled = 0;
   private lastWentRed = false;
 
   /** `redCommits` is given under vault.sync: always, where red means "on disk" before OK. */
@@ -28,9 +26,7 @@ export class ZoneRouter implements RecordSink {
       this.lastWentRed = false;
       return true;
     }
-    if (!this.red.offer(kind, flags, chunks, length)) return false;
-    this.spilled++;
-    return true;
+    return this.red.offer(kind, flags, chunks, length);
   }
 
   whenDurable(): Promise<void> | undefined {

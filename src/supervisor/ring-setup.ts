@@ -20,22 +20,21 @@ export function setUpRings(config: Config, log: Logger): void {
       const path = ringPath(config.rings.dir, color, i);
       const ring = openRing(path, sizes[color]);
       if (ring.capacity !== sizes[color]) {
-        log.warn('ring keeps its previous size until it is empty and removed', { ring: path, capacity: ring.capacity, configured: sizes[color] });
+        log.warn('ring holds records, so it keeps its previous size until a start finds it empty', { ring: path, capacity: ring.capacity, configured: sizes[color] });
       }
     }
     for (const i of listRings(config.rings.dir, color)) {
       const path = ringPath(config.rings.dir, color, i);
       const held = openRing(path, sizes[color]).used();
       if (held > 0) log.info('ring holds records from a previous run; they are resumed', { ring: path, bytes: held });
-      // The red rings also carry a bell back from the vault, for vault.sync: always.
-      makeBells(path, color === 'red');
+      makeBells(path);
     }
   }
   openRing(replayRingPath(config.rings.dir), config.rings.green_bytes);
-  makeBells(replayRingPath(config.rings.dir), true);
+  makeBells(replayRingPath(config.rings.dir));
 }
 
-function makeBells(ring: string, withCommitBell: boolean): void {
-  const bells = withCommitBell ? [doorbellPath(ring), commitBellPath(ring)] : [doorbellPath(ring)];
-  for (const bell of bells) if (!existsSync(bell)) mkfifo(bell, 0o600);
+/** The reader's doorbell, and the commit bell for a writer awaiting commits (CommitWaiter). */
+function makeBells(ring: string): void {
+  for (const bell of [doorbellPath(ring), commitBellPath(ring)]) if (!existsSync(bell)) mkfifo(bell, 0o600);
 }

@@ -69,11 +69,7 @@ runChild(async ({ config }, log) => {
   };
 
   const paths = ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red'));
-  // Under `always`, ingest holds each client's answer until the commit that follows the
-  // fdatasync of its record, and waits for this bell to look.
-  const commitBells = new Map([...paths].map(([name, path]) => [name, new DoorbellSender(commitBellPath(path))]));
-  const onCommit = v.sync === 'always' ? (ring: string) => commitBells.get(ring)?.ring() : undefined;
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, onCommit);
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS);
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
@@ -129,7 +125,6 @@ runChild(async ({ config }, log) => {
       writer.close();
       replayCommitted.close();
       replayBell.close();
-      for (const bell of commitBells.values()) bell.close();
     },
   };
 });
