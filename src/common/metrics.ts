@@ -1,0 +1,7 @@
+/**
+ * This process's Prometheus registry. Every process registers its own metrics here; the
+ * supervisor serves them all, gathered from its children.
+ */
+import { Registry } from 'prom-client';
+
+export const registry = new Registry();
