@@ -8,6 +8,7 @@
         'native/crc32c.cc',
         'native/file.cc',
         'native/memory.cc',
+        'native/poll.cc',
         'native/process.cc',
         'native/socket.cc',
         'native/syscall_error.cc',

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent, "dieWithParent"));
   exports.Set("tryLockExclusive", Napi::Function::New(env, TryLockExclusive, "tryLockExclusive"));
+  exports.Set("watchPriority", Napi::Function::New(env, WatchPriority, "watchPriority"));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
   exports.Set("crc32cSoftware", Napi::Function::New(env, Crc32cSoftware, "crc32cSoftware"));
   return exports;

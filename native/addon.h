@@ -28,6 +28,7 @@ Napi::Value FadviseDontNeed(const Napi::CallbackInfo& info);
 Napi::Value Mkfifo(const Napi::CallbackInfo& info);
 Napi::Value DieWithParent(const Napi::CallbackInfo& info);
 Napi::Value TryLockExclusive(const Napi::CallbackInfo& info);
+Napi::Value WatchPriority(const Napi::CallbackInfo& info);
 
 Napi::Value Crc32c(const Napi::CallbackInfo& info);
 Napi::Value Crc32cSoftware(const Napi::CallbackInfo& info);

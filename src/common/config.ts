@@ -28,6 +28,8 @@ export interface Config {
     workers: number;
     max_message_bytes: number;
     max_inflight_bytes: number;
+    /** --max-old-space-size of each process of this role: part of the memory bound. */
+    max_heap_mib: number;
     otlp_grpc: {
       listen: ListenAddress[];
       max_concurrent_streams: number;
@@ -46,14 +48,35 @@ export interface Config {
     sync: 'always' | 'interval' | 'never';
     sync_interval_ms: number;
     replay_records_per_second: number;
+    /** Replay the vault by itself whenever the zone is Green and the vault holds records. */
+    auto_replay: boolean;
+    max_heap_mib: number;
   };
   zones: {
-    /** Until the pressure monitor exists: `red` sends every request to the vault. */
-    force: 'green' | 'red';
+    /** `auto` follows the pressure monitor; a zone name pins the zone from the start. */
+    force: 'auto' | 'green' | 'yellow' | 'red';
+    /** Fractions of the memory limit: enter Yellow, enter Red, and go back to Green below. */
+    yellow: number;
+    red: number;
+    recover: number;
+    /** Fractions of the fullest green ring, with the same meaning. */
+    ring_yellow: number;
+    ring_red: number;
+    ring_recover: number;
+    /** PSI `some` avg10 (a fraction of time stalled on memory) that means Red. */
+    psi_red: number;
+    /** Written to the PSI file as a kernel trigger; empty turns triggers off. */
+    psi_trigger: string;
+    sample_interval_ms: number;
+    /** Weight of the newest sample in the moving average that decides recovery. */
+    ewma_alpha: number;
+    /** Shortest stay in a zone before stepping down to a calmer one. */
+    min_dwell_ms: number;
   };
   export: {
     processes: number;
     dead_letter_path: string;
+    max_heap_mib: number;
   };
   exporters: ExporterConfig[];
   supervisor: {
@@ -92,7 +115,7 @@ export function validateConfig(raw: unknown): Config {
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
-  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'otlp_grpc']);
+  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes']);
   const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
   if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
@@ -109,10 +132,10 @@ export function validateConfig(raw: unknown): Config {
   const greenBytes = ringBytes(ringsRaw, 'green_bytes', maxMessage);
   const redBytes = ringBytes(ringsRaw, 'red_bytes', maxMessage);
 
-  const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second']);
-  const zonesRaw = section(root.zones, 'zones', ['force']);
+  const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib']);
+  const zones = parseZones(section(root.zones, 'zones', ['force', 'yellow', 'red', 'recover', 'ring_yellow', 'ring_red', 'ring_recover', 'psi_red', 'psi_trigger', 'sample_interval_ms', 'ewma_alpha', 'min_dwell_ms']));
 
-  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path']);
+  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib']);
   const exportersRaw = root.exporters ?? [{ type: 'file' }];
   if (!Array.isArray(exportersRaw) || exportersRaw.length === 0) throw bad('a non-empty list of exporters', 'exporters', exportersRaw);
 
@@ -125,6 +148,7 @@ export function validateConfig(raw: unknown): Config {
       workers: workers === 0 ? availableParallelism() : workers,
       max_message_bytes: maxMessage,
       max_inflight_bytes: maxInflight,
+      max_heap_mib: int(ingestRaw, 'max_heap_mib', 'ingest', 256, 16, 65536),
       otlp_grpc: {
         listen,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
@@ -143,13 +167,14 @@ export function validateConfig(raw: unknown): Config {
       sync: oneOf(vaultRaw, 'sync', 'vault', ['always', 'interval', 'never'] as const, 'interval'),
       sync_interval_ms: int(vaultRaw, 'sync_interval_ms', 'vault', 100, 1, 60_000),
       replay_records_per_second: int(vaultRaw, 'replay_records_per_second', 'vault', 200_000, 1, 100_000_000),
+      auto_replay: bool(vaultRaw, 'auto_replay', 'vault', true),
+      max_heap_mib: int(vaultRaw, 'max_heap_mib', 'vault', 128, 16, 65536),
     },
-    zones: {
-      force: oneOf(zonesRaw, 'force', 'zones', ['green', 'red'] as const, 'green'),
-    },
+    zones,
     export: {
       processes: int(exportRaw, 'processes', 'export', 1, 1, 64),
       dead_letter_path: resolve(str(exportRaw, 'dead_letter_path', 'export', `${dataDir}/dead-letter.jsonl`)),
+      max_heap_mib: int(exportRaw, 'max_heap_mib', 'export', 512, 16, 65536),
     },
     exporters: exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir)),
     supervisor: {
@@ -160,6 +185,32 @@ export function validateConfig(raw: unknown): Config {
       shutdown_timeout_ms: int(supRaw, 'shutdown_timeout_ms', 'supervisor', 10_000, 100, 600_000),
     },
   };
+}
+
+function parseZones(raw: Raw): Config['zones'] {
+  const fraction = (key: string, dflt: number): number => num(raw, key, 'zones', dflt, 0.01, 1);
+  const zones: Config['zones'] = {
+    force: oneOf(raw, 'force', 'zones', ['auto', 'green', 'yellow', 'red'] as const, 'auto'),
+    yellow: fraction('yellow', 0.7),
+    red: fraction('red', 0.85),
+    recover: fraction('recover', 0.6),
+    ring_yellow: fraction('ring_yellow', 0.5),
+    ring_red: fraction('ring_red', 0.9),
+    ring_recover: fraction('ring_recover', 0.25),
+    psi_red: fraction('psi_red', 0.2),
+    psi_trigger: raw.psi_trigger === '' ? '' : str(raw, 'psi_trigger', 'zones', 'some 200000 2000000'),
+    sample_interval_ms: int(raw, 'sample_interval_ms', 'zones', 10, 1, 10_000),
+    ewma_alpha: num(raw, 'ewma_alpha', 'zones', 0.2, 0.01, 1),
+    min_dwell_ms: int(raw, 'min_dwell_ms', 'zones', 1000, 0, 600_000),
+  };
+  if (zones.psi_trigger !== '' && !/^(some|full) \d+ \d+$/.test(zones.psi_trigger)) {
+    throw bad('"some|full <stall µs> <window µs>" or ""', 'zones.psi_trigger', zones.psi_trigger);
+  }
+  // Hysteresis only works with the thresholds in this order; any other order would flap.
+  for (const [calm, busy] of [['recover', 'yellow'], ['yellow', 'red'], ['ring_recover', 'ring_yellow'], ['ring_yellow', 'ring_red']] as const) {
+    if (zones[calm] > zones[busy]) throw new ConfigError(`zones.${calm} (${zones[calm]}) must not be above zones.${busy} (${zones[busy]})`);
+  }
+  return zones;
 }
 
 /**
@@ -241,6 +292,20 @@ function int(obj: Raw, key: string, path: string, dflt: number, min: number, max
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw bad(`an integer from ${min} to ${max}`, join(path, key), v);
   }
+  return v;
+}
+
+function num(obj: Raw, key: string, path: string, dflt: number, min: number, max: number): number {
+  const v = obj[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw bad(`a number from ${min} to ${max}`, join(path, key), v);
+  return v;
+}
+
+function bool(obj: Raw, key: string, path: string, dflt: boolean): boolean {
+  const v = obj[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw bad('true or false', join(path, key), v);
   return v;
 }
 

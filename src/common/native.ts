@@ -41,6 +41,7 @@ interface Binding {
   mkfifo(file: string, mode: number): void;
   dieWithParent(): void;
   tryLockExclusive(fd: number): boolean;
+  watchPriority(fd: number, onReady: () => void): () => void;
   crc32c(buf: Uint8Array, seed: number): number;
   crc32cSoftware(buf: Uint8Array, seed: number): number;
 }
@@ -276,6 +277,16 @@ export function tryLockExclusive(fd: number): boolean {
 }
 
 /** Creates a named pipe; the umask still applies to `mode`. */
+/**
+ * Calls `onReady` from the event loop each time `fd` signals POLLPRI (a PSI trigger firing,
+ * for one). Returns the function that stops watching; call it before closing the fd.
+ */
+export function watchPriority(fd: number, onReady: () => void): () => void {
+  checkFd(fd);
+  if (typeof onReady !== 'function') throw invalidArgument('a function', 'onReady', onReady);
+  return syscall((binding) => binding.watchPriority(fd, onReady));
+}
+
 export function mkfifo(file: string, mode = 0o600): void {
   checkPath(file, 'path');
   checkInteger(mode, 'mode', 0, 0o777);

@@ -23,6 +23,8 @@ export interface BatchLimits {
 const SLEEP_RECHECK_MS = 250;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 10_000;
+/** While held back, how often to look whether the hold is over (a zone changes in ms). */
+const HOLD_RECHECK_MS = 10;
 
 /** `ring` is the ring's name, e.g. green-0, red-1, replay. */
 export type BatchHandler = (ring: string, batch: readonly RingRecord[]) => void;
@@ -52,6 +54,8 @@ export class RingDrain {
     private readonly handle: BatchHandler,
     private readonly log: Logger,
     private readonly limits: BatchLimits,
+    /** True while no new batch may be taken (the exporters in a memory-Red zone). */
+    private readonly holdBack: () => boolean = () => false,
   ) {
     this.sources = [...ringPaths].map(([name, path]) => ({
       name,
@@ -98,6 +102,12 @@ export class RingDrain {
   private pump(): void {
     this.scheduled = false;
     if (this.stopped) return;
+    if (this.holdBack()) {
+      // Records wait in the rings, which outlive us: a shutdown need not wait for the hold.
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+      this.timer = setTimeout(() => this.wake(), HOLD_RECHECK_MS);
+      return;
+    }
     const now = performance.now();
     let moved = false;
     let nextRetry = Infinity;

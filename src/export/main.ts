@@ -8,6 +8,7 @@ import { runChild } from '../common/child-runtime';
 import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
+import { ZoneCause, ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { ExportPipeline } from './export-pipeline';
 
 // A decoded request and its JSON line take about ten times its wire bytes: 1 MiB of requests
@@ -21,7 +22,11 @@ runChild(async ({ index, config }, log) => {
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays.
   if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS);
+  // In a Red zone caused by memory, taking more work would only grow this heap: the records
+  // wait in the rings (already paid for) until the zone calms down.
+  const zone = new ZoneCell(zoneCellPath(config.rings.dir));
+  const memoryRed = (): boolean => zone.zone() === 'red' && (zone.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, memoryRed);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {

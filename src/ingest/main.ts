@@ -13,6 +13,7 @@ import { ringPath } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
 import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
+import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
@@ -26,8 +27,9 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const redPath = ringPath(config.rings.dir, 'red', index);
   const redRing = attachRing(redPath);
   const redCommits = config.vault.sync === 'always' ? new CommitWaiter(redRing, commitBellPath(redPath)) : undefined;
-  const forcedRed = config.zones.force === 'red';
-  const sink = new ZoneRouter(writerFor(attachRing(greenPath), greenPath), writerFor(redRing, redPath), () => forcedRed, redCommits);
+  const zone = new ZoneCell(zoneCellPath(config.rings.dir));
+  const onPivot = (latencyNs: bigint): void => log.info('pivot to red reached ingest', { latencyUs: Number(latencyNs / 1000n) });
+  const sink = new ZoneRouter(writerFor(attachRing(greenPath), greenPath), writerFor(redRing, redPath), zone, onPivot, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   const servers = await Promise.all(
@@ -44,7 +46,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: forcedRed ? 'red (forced)' : 'green' });
+  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: zone.zone() });
   return {
     async close(graceMs) {
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));

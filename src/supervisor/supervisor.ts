@@ -14,6 +14,10 @@ import { ChildSlot } from './child-slot';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
+import { ZoneCell, zoneCellPath } from '../common/zone-cell';
+import { detectMemorySource } from './memory-source';
+import { RingFill } from './ring-fill';
+import { ZoneMonitor } from './zone-monitor';
 
 const CHILD_DIR = join(__dirname, '..');
 
@@ -24,6 +28,8 @@ export class Supervisor {
   private listeners: UnixListeners | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
+  /** The zone, for the control plane; set once the rings exist. */
+  zones: ZoneMonitor | undefined;
 
   constructor(
     private readonly config: Config,
@@ -36,6 +42,16 @@ export class Supervisor {
     makeDirs(config.data_dir, 0o700);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
+    this.zones = new ZoneMonitor({
+      zones: config.zones,
+      cell: new ZoneCell(zoneCellPath(config.rings.dir)),
+      memory: detectMemorySource(),
+      rings: new RingFill(config.rings.dir),
+      pids: () => [...this.ingest, ...this.exporters, ...this.vault].flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
+      log,
+    });
+    // Decided before any child forks, so that every child starts in the right zone.
+    this.zones.start();
     this.listeners = await UnixListeners.open(config);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
@@ -89,6 +105,7 @@ export class Supervisor {
     const left = Math.max(1000, grace - (Date.now() - started));
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
     this.listeners?.close();
+    this.zones?.close();
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
   }

@@ -2,7 +2,9 @@
  * What the rest of the supervisor (control plane, metrics) may see of and do to the zone.
  * The pressure monitor implements it; callers depend on this shape only.
  */
-export type Zone = 'green' | 'yellow' | 'red';
+import type { Zone } from '../common/zone-cell';
+
+export type { Zone };
 
 /** `auto` follows the pressure monitor; a zone name pins it (drills, incidents). */
 export type ZoneMode = 'auto' | Zone;

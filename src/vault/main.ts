@@ -13,6 +13,7 @@ import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
 import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
+import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { replayOnline } from './online-replay';
 import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
@@ -26,6 +27,8 @@ const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
 // three runs each, refusals fell from 18-38 % to 14-18 % and accepted/baseline rose from a
 // median 0.28 to 0.36 (docs/benchmarks.md).
 const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+/** How often an idle vault looks whether an automatic replay is due. */
+const AUTO_REPLAY_CHECK_MS = 1000;
 // A roll pads the closing segment to the write alignment (4 KiB by default).
 const ROLL_PADDING_BYTES = 4096;
 
@@ -74,6 +77,7 @@ runChild(async ({ config }, log) => {
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
 
+  const zone = new ZoneCell(zoneCellPath(config.rings.dir));
   const replayPath = replayRingPath(config.rings.dir);
   const replayRing = attachRing(replayPath);
   const replayBell = new DoorbellSender(doorbellPath(replayPath));
@@ -96,6 +100,7 @@ runChild(async ({ config }, log) => {
       recordsPerSecond: v.replay_records_per_second,
       beforeSeq,
       signal: stopReplay.signal,
+      paused: () => zone.zone() !== 'green',
       // Credited as each segment goes, so a full vault takes Red traffic again during a long replay.
       onSegmentDeleted: (bytes) => writer.releaseBytes(bytes),
       log,
@@ -103,21 +108,35 @@ runChild(async ({ config }, log) => {
     log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
   };
 
+  const startReplay = (reason: string): void => {
+    if (replaying !== undefined) {
+      log.info('replay already running');
+      return;
+    }
+    log.info('replay starting', { dir: v.dir, reason });
+    replaying = replay()
+      .catch((err: unknown) => {
+        if (stopReplay.signal.aborted) log.info('replay stopped by the shutdown; the cursor keeps what was exported');
+        else log.error('replay failed; the cursor keeps what was exported', { err });
+      })
+      .finally(() => {
+        replaying = undefined;
+      });
+  };
+  // Automatic replay: whenever the engine is Green and the vault holds records not yet
+  // replayed. The replay itself pauses whenever the zone leaves Green.
+  const autoReplay = !v.auto_replay
+    ? undefined
+    : setInterval(() => {
+        if (replaying === undefined && zone.zone() === 'green' && writer.lastSeq > readCursor(v.dir)) startReplay('auto');
+      }, AUTO_REPLAY_CHECK_MS);
+
   return {
     onMessage(msg) {
-      if (msg.type !== 'replay') return;
-      if (replaying !== undefined) {
-        log.info('replay already running');
-        return;
-      }
-      log.info('replay starting', { dir: v.dir });
-      replaying = replay()
-        .catch((err: unknown) => log.error('replay failed; the cursor keeps what was exported', { err }))
-        .finally(() => {
-          replaying = undefined;
-        });
+      if (msg.type === 'replay') startReplay('requested');
     },
     async close() {
+      clearInterval(autoReplay);
       stopReplay.abort();
       await drain.untilIdle();
       drain.close();

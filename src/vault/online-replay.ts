@@ -6,6 +6,7 @@
  * exporter is slower) makes the replay wait: the rate is whatever export sustains, at most
  * vault.replay_records_per_second.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommitWaiter } from '../common/commit-waiter';
 import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -14,6 +15,8 @@ import { replayVault, type ReplaySummary } from './replayer';
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
+/** While the zone is not Green, how often to look again. */
+const PAUSE_RECHECK_MS = 50;
 
 export interface OnlineReplayOptions {
   dir: string;
@@ -24,6 +27,8 @@ export interface OnlineReplayOptions {
   /** First seq of the segment the vault is writing: it is not replayed. */
   beforeSeq: number;
   signal: AbortSignal;
+  /** True while the engine is not Green: replay waits, so that it never adds to the pressure. */
+  paused: () => boolean;
   onSegmentDeleted: (bytes: number) => void;
   log: Logger;
 }
@@ -37,6 +42,12 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
     signal: o.signal,
     onSegmentDeleted: o.onSegmentDeleted,
     handle: async ({ records }) => {
+      if (o.paused()) {
+        o.log.info('replay paused: the zone is not Green');
+        // Aborted (shutdown) while paused: the throw keeps this batch unreplayed for next time.
+        while (o.paused()) await sleep(PAUSE_RECHECK_MS, undefined, { signal: o.signal });
+        o.log.info('replay resumed');
+      }
       for (const r of records) {
         // A ring kept from a run with smaller rings can be too small for an old record;
         // waiting for room would then wait forever.

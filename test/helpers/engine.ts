@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 // One implementation for the bench and the tests, which both start engines on free ports.
 import { freePort } from '../../bench/child-io';
 
@@ -32,8 +32,11 @@ export interface Engine {
   childPid(name: string): Promise<number>;
   /** Signals the supervisor (SIGTERM by default) and waits; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  /** Starts a new engine on the same configuration, data_dir and rings (this one must be gone). */
-  relaunch(): Promise<Engine>;
+  /**
+   * Starts a new engine on the same data_dir and rings (this one must be gone), with the same
+   * configuration or with `overrides` merged into it.
+   */
+  relaunch(overrides?: Record<string, unknown>): Promise<Engine>;
   /** Stops the engine if it still runs and removes its directories. */
   cleanup(): Promise<void>;
 }
@@ -45,7 +48,12 @@ export function scratchDir(prefix: string): string {
 }
 
 
-export async function startEngine(overrides: Record<string, unknown> = {}): Promise<Engine> {
+export interface LaunchOptions {
+  /** A cgroup directory the supervisor joins before it forks any child. */
+  cgroup?: string;
+}
+
+export async function startEngine(overrides: Record<string, unknown> = {}, options: LaunchOptions = {}): Promise<Engine> {
   const dir = scratchDir('test-engine-');
   const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
   const grpcPort = await freePort();
@@ -61,7 +69,7 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
   merge(config, overrides);
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
-  return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath });
+  return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath }, options);
 }
 
 /** Overrides replace values and lists, and merge into sections key by key. */
@@ -80,9 +88,14 @@ function isSection(value: unknown): value is Record<string, unknown> {
 /** Where an engine keeps its files: fixed at the first start, reused by relaunch(). */
 type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'outputPath' | 'configPath'>;
 
-async function launch(layout: Layout): Promise<Engine> {
+async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
   const { dir, ringDir, grpcPort, grpcSocket, outputPath, configPath } = layout;
-  const child = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const argv = [process.execPath, GOPHERSHIP, 'run', '--config', configPath];
+  // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
+  const child =
+    options.cgroup === undefined
+      ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'pipe'] })
+      : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...argv], { stdio: ['ignore', 'inherit', 'pipe'] });
 
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
@@ -132,7 +145,12 @@ async function launch(layout: Layout): Promise<Engine> {
       const [code] = await exited;
       return code as number | null;
     },
-    relaunch: () => launch(layout),
+    relaunch(overrides = {}) {
+      const config = parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      merge(config, overrides);
+      writeFileSync(configPath, stringify(config));
+      return launch(layout, options);
+    },
     async cleanup() {
       await engine.stop();
       rmSync(dir, { recursive: true, force: true });
