@@ -1,11 +1,12 @@
 /**
  * The load generator, run as its own process so that its CPU is not the receiver's:
  *
- *   node dist/bench/load-generator.js --port P --batch B --connections C --inflight K --seconds D [--requests N]
+ *   node dist/bench/load-generator.js --port P --batch B --connections C --inflight K --seconds D [--requests N] [--rate R]
  *
  * Sends one pre-encoded ExportLogsServiceRequest of B records over C raw node:http2
  * connections to 127.0.0.1, K requests in flight on each, until D seconds have passed since
- * the first request (or N requests were sent), waits for the answers in flight, and prints
+ * the first request (or N requests were sent), at most R requests a second in all when --rate
+ * is given (an offered load, for the spike scenario), waits for the answers in flight, and prints
  * one JSON line of counts on stdout. Raw http2 rather than grpc-js: the grpc-js client costs
  * more CPU per call than the receiver under test, and the generator shares the machine.
  *
@@ -15,6 +16,7 @@
  */
 import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { EXPORT_LOGS_PATH } from '../src/ingest/otlp-grpc-server';
 import { buildPayload } from './payload';
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       inflight: { type: 'string' },
       seconds: { type: 'string' },
       requests: { type: 'string' },
+      rate: { type: 'string' },
     },
   });
   const port = positive(values.port, 'port');
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   const inflight = positive(values.inflight, 'inflight');
   const durationMs = positive(values.seconds, 'seconds') * 1000;
   const maxRequests = values.requests === undefined ? Infinity : positive(values.requests, 'requests');
+  const gapMs = values.rate === undefined ? 0 : 1000 / positive(values.rate, 'rate');
 
   const payload = buildPayload(batch);
   const sessions = await Promise.all(Array.from({ length: connections }, () => open(port)));
@@ -90,6 +94,15 @@ async function main(): Promise<void> {
   const started = performance.now();
   const deadline = started + durationMs;
   const loadOn = (): boolean => performance.now() < deadline && counts.sent < maxRequests;
+  // Slots take turns on one schedule, so the offered rate holds whatever the answers' latency.
+  let nextSendAt = started;
+  const pace = async (): Promise<void> => {
+    if (gapMs === 0) return;
+    const at = nextSendAt;
+    nextSendAt += gapMs;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
 
   const countError = (status: string): void => {
     counts.error++;
@@ -98,6 +111,8 @@ async function main(): Promise<void> {
   const slot = async (session: ClientHttp2Session): Promise<void> => {
     // A dead connection ends its slots: spinning on instant failures would only burn CPU.
     while (loadOn() && !session.closed && !session.destroyed) {
+      await pace();
+      if (!loadOn()) return;
       counts.sent++;
       const answer = await exportOnce(session, payload.frame);
       if (answer === SESSION_GONE) return countError('none');

@@ -4,7 +4,7 @@
  * data_dir and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
  * heap, JIT state or ring contents.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from './child-io';
@@ -64,7 +64,7 @@ export async function startBaseline(): Promise<Target> {
   };
 }
 
-type LogLine = Record<string, unknown> & { msg: string; level: string };
+export type LogLine = Record<string, unknown> & { msg: string; level: string };
 
 /** An engine process tree started by launchEngine, before it is wrapped for a benchmark. */
 export interface LaunchedEngine {
@@ -72,6 +72,8 @@ export interface LaunchedEngine {
   readonly dir: string;
   readonly port: number;
   readonly notes: string[];
+  /** Every structured log line so far. */
+  readonly logs: readonly LogLine[];
   /** Each child's latest pid by name. */
   childPids(): Map<string, number>;
   /** SIGTERM, then the exit within shutdownMs (then SIGKILL of the tree, noted). */
@@ -83,14 +85,16 @@ export interface LaunchedEngine {
  * Starts `gophership run` on a private data_dir under var/ and ring dir under /dev/shm, with
  * the config `configFor` builds for them, and resolves once it says "engine ready".
  */
-export async function launchEngine(prefix: string, configFor: (dir: string, ringDir: string, port: number) => object): Promise<LaunchedEngine> {
+export async function launchEngine(prefix: string, configFor: (dir: string, ringDir: string, port: number) => object, cgroup?: string): Promise<LaunchedEngine> {
   const dir = mkdtempSync(join(ROOT, 'var', `${prefix}-`));
   const ringDir = mkdtempSync(`/dev/shm/gs-${prefix}-rings-`);
   const port = await freePort();
   const configPath = join(dir, 'gophership.yaml');
   // JSON is YAML: no serializer needed.
   writeFileSync(configPath, JSON.stringify(configFor(dir, ringDir, port), null, 2));
-  const child = spawnNode(join(ROOT, GOPHERSHIP_BIN), ['run', '--config', configPath]);
+  const argv = [join(ROOT, GOPHERSHIP_BIN), 'run', '--config', configPath];
+  // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
+  const child = cgroup === undefined ? spawnNode(argv[0], argv.slice(1)) : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const notes: string[] = [];
   const logs: LogLine[] = [];
@@ -122,7 +126,7 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
     cleanup();
     throw err;
   }
-  return { child, dir, port, notes, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
+  return { child, dir, port, notes, logs, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
 }
 
 export async function startEngine(workers: number, ringMib: number): Promise<Target> {

@@ -56,6 +56,9 @@ export class ChildSlot {
     for (const key of fds.keys()) inheritedFds[key] = next++;
     const spec: ChildSpec = { role: this.o.role, index: this.o.index, config: this.o.config, supervisorPid: process.pid, inheritedFds };
     const child = fork(this.o.script, [], {
+      // Part of the engine's memory bound (docs/operations.md): a child over its heap cap dies
+      // alone and is restarted, instead of the kernel OOM-killing whatever it picks.
+      execArgv: [...process.execArgv, `--max-old-space-size=${heapCapMib(this.o.config, this.o.role)}`],
       env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],
       serialization: 'json',
@@ -103,6 +106,10 @@ export class ChildSlot {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+function heapCapMib(config: Config, role: ChildRole): number {
+  return role === 'ingest' ? config.ingest.max_heap_mib : role === 'export' ? config.export.max_heap_mib : config.vault.max_heap_mib;
 }
 
 /** The child's own grace timer runs from when it reads the message, a little after ours. */

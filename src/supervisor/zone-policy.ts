@@ -41,28 +41,28 @@ export class ZonePolicy {
     this.memoryAvg = this.memoryAvg === undefined ? s.memory : a * s.memory + (1 - a) * this.memoryAvg;
     this.ringAvg = this.ringAvg === undefined ? s.greenRing : a * s.greenRing + (1 - a) * this.ringAvg;
 
-    const now = this.judge(s.memory, s.greenRing, s.psiSome, s.psiFired, this.t.yellow, this.t.ring_yellow);
+    const t = this.t;
+    const now = this.judge(s.memory, s.greenRing, s.psiSome, s.psiFired, [t.red, t.yellow], [t.ring_red, t.ring_yellow]);
     if (LEVEL[now.zone] > LEVEL[current.zone]) return { ...now, sinceMs: nowMs };
 
-    const calm = this.judge(this.memoryAvg, this.ringAvg, s.psiSome, s.psiFired, this.t.recover, this.t.ring_recover);
+    const calm = this.judge(this.memoryAvg, this.ringAvg, s.psiSome, s.psiFired, [t.yellow, t.recover], [t.ring_yellow, t.ring_recover]);
     if (LEVEL[calm.zone] < LEVEL[current.zone] && nowMs - current.sinceMs >= this.t.min_dwell_ms) return { ...calm, sinceMs: nowMs };
     // Staying: keep the causes current (they tell exporters why the zone is Red).
     const causes = LEVEL[calm.zone] === LEVEL[current.zone] ? calm.causes : current.causes;
     return causes === current.causes ? current : { ...current, causes };
   }
 
-  /** The zone these readings call for; `yellow`/`ringYellow` are where Yellow starts. */
-  private judge(memory: number, ring: number, psiSome: number, psiFired: boolean, yellow: number, ringYellow: number): Omit<ZoneDecision, 'sinceMs'> {
-    const t = this.t;
+  /** The zone these readings call for, given where Red and Yellow start: [red, yellow]. */
+  private judge(memory: number, ring: number, psiSome: number, psiFired: boolean, memoryAt: readonly [number, number], ringAt: readonly [number, number]): Omit<ZoneDecision, 'sinceMs'> {
     let red = 0;
-    if (memory >= t.red) red |= ZoneCause.Memory;
-    if (psiSome >= t.psi_red) red |= ZoneCause.Psi;
-    if (ring >= t.ring_red) red |= ZoneCause.Ring;
+    if (memory >= memoryAt[0]) red |= ZoneCause.Memory;
+    if (psiSome >= this.t.psi_red) red |= ZoneCause.Psi;
+    if (ring >= ringAt[0]) red |= ZoneCause.Ring;
     if (red !== 0) return { zone: 'red', causes: red };
     let warn = 0;
-    if (memory >= yellow) warn |= ZoneCause.Memory;
+    if (memory >= memoryAt[1]) warn |= ZoneCause.Memory;
     if (psiFired) warn |= ZoneCause.Psi;
-    if (ring >= ringYellow) warn |= ZoneCause.Ring;
+    if (ring >= ringAt[1]) warn |= ZoneCause.Ring;
     return { zone: warn !== 0 ? 'yellow' : 'green', causes: warn };
   }
 }

@@ -14,6 +14,10 @@ export interface SendResult {
 
 export interface SdkSender {
   emit(id: string): void;
+  /** The test.id of every record the exporter reported as delivered. */
+  readonly deliveredIds: Set<string>;
+  /** Failed exports by the gRPC status code the exporter reported ("none" without one). */
+  readonly failuresByCode: Map<string, number>;
   /** Flushes everything emitted so far; resolves with the running delivery counts. */
   flush(): Promise<SendResult>;
   shutdown(): Promise<void>;
@@ -25,11 +29,19 @@ export function sdkSender(url: string, batchSize = 1000): SdkSender {
     ...(url.startsWith('unix:') ? { credentials: grpc.credentials.createInsecure() } : {}),
   });
   const result: SendResult = { delivered: 0, failed: 0 };
+  const deliveredIds = new Set<string>();
+  const failuresByCode = new Map<string, number>();
   const counting: LogRecordExporter = {
     export(records: ReadableLogRecord[], done) {
       exporter.export(records, (r) => {
-        if (r.code === 0) result.delivered += records.length;
-        else result.failed += records.length;
+        if (r.code === 0) {
+          result.delivered += records.length;
+          for (const rec of records) deliveredIds.add(String(rec.attributes['test.id']));
+        } else {
+          result.failed += records.length;
+          const code = String((r.error as { code?: unknown } | undefined)?.code ?? 'none');
+          failuresByCode.set(code, (failuresByCode.get(code) ?? 0) + 1);
+        }
         done(r);
       });
     },
@@ -42,6 +54,8 @@ export function sdkSender(url: string, batchSize = 1000): SdkSender {
   });
   const logger = provider.getLogger('gophership-test');
   return {
+    deliveredIds,
+    failuresByCode,
     emit(id) {
       logger.emit({ body: `record ${id}`, severityNumber: 9, severityText: 'INFO', attributes: { 'test.id': id } });
     },

@@ -1,0 +1,166 @@
+/**
+ * The 20x spike: the whole engine inside a memory cgroup with a hard limit, exporting to a
+ * downstream that takes only 1/20 of what arrives, flooded for a window by the load
+ * generator and the OpenTelemetry SDK together. Then the downstream recovers, and the run
+ * waits for the engine to pay its debt: zone back to Green, the vault replayed, every
+ * acknowledged record at the downstream. The suite runs it small, `npm run bench:spike` large.
+ */
+import { join } from 'node:path';
+import { sdkSender } from '../test/helpers/otel-sdk';
+import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
+import type { GeneratorResult } from './load-generator';
+import { createMemoryCgroup, type MemoryCgroup } from './memory-cgroup';
+import { startSlowSink } from './slow-sink';
+import { launchEngine, type LaunchedEngine, type LogLine } from './targets';
+
+const MiB = 1024 * 1024;
+const SAMPLE_EVERY_MS = 50;
+
+export interface SpikeOptions {
+  limitBytes: number;
+  /** What the downstream accepts during the spike, records a second. */
+  sinkRecordsPerSecond: number;
+  /** Offered load as a multiple of the downstream's rate. */
+  factor: number;
+  windowSeconds: number;
+  /** Records a second the SDK producer sends (unique ids); the generator offers the rest. */
+  sdkRecordsPerSecond: number;
+  generatorBatch: number;
+  /** How long the engine gets to deliver everything after the window. */
+  settleTimeoutMs: number;
+}
+
+export interface SpikeReport {
+  cgroup: string;
+  limitBytes: number;
+  peakBytes: number;
+  oomKills: number;
+  limitHits: number;
+  childDeaths: string[];
+  zoneChanges: number;
+  wentRed: boolean;
+  backToGreen: boolean;
+  causes: string[];
+  pivotLatencyUs: { count: number; p50: number; p99: number; max: number };
+  offeredRecords: number;
+  generator: GeneratorResult;
+  sdk: { sent: number; delivered: number; failed: number; failuresByCode: Record<string, number> };
+  acknowledgedRecords: number;
+  receivedRecords: number;
+  sdkIdsMissing: number;
+  sdkIdsDuplicated: number;
+  settleSeconds: number;
+}
+
+/** A string when the host cannot run the scenario (no cgroup, not root): the reason. */
+export async function runSpike(o: SpikeOptions): Promise<SpikeReport | string> {
+  const cgroup = createMemoryCgroup(o.limitBytes);
+  if (typeof cgroup === 'string') return cgroup;
+  const sink = await startSlowSink(o.sinkRecordsPerSecond);
+  let engine: LaunchedEngine | undefined;
+  try {
+    engine = await launchEngine('spike', (dir, ringDir, port) => spikeConfig(dir, ringDir, port, sink.port), cgroup.dir);
+    return await flood(o, cgroup, engine, sink);
+  } finally {
+    if (engine !== undefined) {
+      await engine.stop(60_000);
+      engine.cleanup();
+    }
+    await sink.close();
+    cgroup.remove();
+  }
+}
+
+/** Sized for 256 MiB: see the memory formula in docs/operations.md. */
+function spikeConfig(dir: string, ringDir: string, port: number, sinkPort: number): object {
+  return {
+    data_dir: dir,
+    ingest: { workers: 1, max_message_bytes: MiB, max_inflight_bytes: 8 * MiB, max_heap_mib: 64, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    rings: { dir: ringDir, green_bytes: 8 * MiB, red_bytes: 16 * MiB },
+    vault: { segment_bytes: 16 * MiB, max_heap_mib: 64 },
+    export: { processes: 1, max_heap_mib: 96 },
+    exporters: [{ type: 'otlp_grpc', endpoint: `127.0.0.1:${sinkPort}` }],
+    supervisor: { shutdown_timeout_ms: 30_000 },
+  };
+}
+
+async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngine, sink: Awaited<ReturnType<typeof startSlowSink>>): Promise<SpikeReport> {
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, cgroup.usageBytes())), SAMPLE_EVERY_MS);
+  const offered = o.sinkRecordsPerSecond * o.factor;
+  const generatorRate = Math.max(1, (offered - o.sdkRecordsPerSecond) / o.generatorBatch);
+  const generator = spawnNode(join(ROOT, 'dist/bench/load-generator.js'), [
+    '--port', String(engine.port), '--batch', String(o.generatorBatch), '--connections', '2', '--inflight', '8',
+    '--seconds', String(o.windowSeconds), '--rate', String(generatorRate),
+  ]);
+  let generatorOut = '';
+  followLines(generator.stdout!, (line) => (generatorOut = line));
+
+  const sdk = sdkSender(`http://127.0.0.1:${engine.port}`);
+  let sent = 0;
+  const started = performance.now();
+  while (performance.now() - started < o.windowSeconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * o.sdkRecordsPerSecond);
+    for (; sent < due; sent++) sdk.emit(`spike-${sent}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const sdkResult = await sdk.flush();
+  await sdk.shutdown();
+  if ((await exitWithin(generator, 60_000)) === undefined) throw new Error('the load generator did not finish');
+  const gen = JSON.parse(generatorOut) as GeneratorResult;
+
+  // The spike is over: the downstream takes everything again, and the engine pays its debt.
+  sink.setRate(Infinity);
+  const settleStarted = performance.now();
+  const acknowledged = gen.logs_ok + sdkResult.delivered;
+  let missing = 0;
+  try {
+    await sink.allArrived(sdk.deliveredIds, o.settleTimeoutMs);
+    await until(() => sink.received.records >= acknowledged && lastZone(engine.logs) === 'green', o.settleTimeoutMs - (performance.now() - settleStarted));
+  } catch {
+    for (const id of sdk.deliveredIds) if (!sink.received.byId.has(id)) missing++;
+  }
+  clearInterval(sampler);
+
+  const zoneLines = engine.logs.filter((l) => l.msg === 'zone changed');
+  const pivots = engine.logs.filter((l) => l.msg === 'pivot to red reached ingest').map((l) => l.latencyUs as number).sort((a, b) => a - b);
+  let duplicated = 0;
+  for (const id of sdk.deliveredIds) if ((sink.received.byId.get(id) ?? 0) > 1) duplicated++;
+  return {
+    cgroup: `${cgroup.version} ${cgroup.dir}`,
+    limitBytes: cgroup.limitBytes,
+    peakBytes: Math.max(peak, cgroup.peakBytes()),
+    oomKills: cgroup.oomKills(),
+    limitHits: cgroup.limitHits(),
+    childDeaths: engine.logs.filter((l) => l.msg === 'child exited unexpectedly; restarting').map((l) => `${String(l.child)} code ${String(l.code)} signal ${String(l.signal)}`),
+    zoneChanges: zoneLines.length,
+    wentRed: zoneLines.some((l) => l.zone === 'red'),
+    backToGreen: lastZone(engine.logs) === 'green',
+    causes: [...new Set(zoneLines.flatMap((l) => l.causes as string[]))],
+    pivotLatencyUs: { count: pivots.length, p50: quantile(pivots, 0.5), p99: quantile(pivots, 0.99), max: pivots.at(-1) ?? 0 },
+    offeredRecords: Math.round(offered * o.windowSeconds),
+    generator: gen,
+    sdk: { sent, delivered: sdkResult.delivered, failed: sdkResult.failed, failuresByCode: Object.fromEntries(sdk.failuresByCode) },
+    acknowledgedRecords: acknowledged,
+    receivedRecords: sink.received.records,
+    sdkIdsMissing: missing,
+    sdkIdsDuplicated: duplicated,
+    settleSeconds: (performance.now() - settleStarted) / 1000,
+  };
+}
+
+function lastZone(logs: readonly LogLine[]): string {
+  return (logs.findLast((l) => l.msg === 'zone changed')?.zone as string | undefined) ?? 'green';
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { runSpike } from '../bench/spike-scenario';
+
+const MiB = 1024 * 1024;
+
+test('20x spike in a 256 MiB cgroup: nothing OOM-killed, usage under the limit, Red and back to Green, every acknowledged record delivered', async (t) => {
+  t.timeout(150_000);
+  const report = await runSpike({
+    limitBytes: 256 * MiB,
+    sinkRecordsPerSecond: 4000,
+    factor: 20,
+    windowSeconds: 15,
+    sdkRecordsPerSecond: 2000,
+    generatorBatch: 1000,
+    settleTimeoutMs: 60_000,
+  });
+  if (typeof report === 'string') {
+    t.log(`skipped: ${report}`);
+    t.pass();
+    return;
+  }
+  t.log(JSON.stringify({ ...report, generator: { ok: report.generator.logs_ok, refused: report.generator.requests_refused, errors: report.generator.errors_by_status } }, null, 1));
+  t.is(report.oomKills, 0, 'no process OOM-killed');
+  t.deepEqual(report.childDeaths, [], 'no child died');
+  t.true(report.peakBytes < report.limitBytes, `peak ${report.peakBytes} under the limit ${report.limitBytes}`);
+  t.true(report.wentRed, 'the zone went Red');
+  t.true(report.backToGreen, 'and came back to Green');
+  t.is(report.sdkIdsMissing, 0, 'every record the SDK got an OK for is at the downstream');
+  t.true(report.receivedRecords >= report.acknowledgedRecords, `${report.receivedRecords} received of ${report.acknowledgedRecords} acknowledged`);
+  t.deepEqual(report.generator.errors_by_status, {}, 'every refusal the generator saw was UNAVAILABLE (retryable)');
+  t.deepEqual(Object.keys(report.sdk.failuresByCode).filter((code) => code !== '14'), [], 'every SDK failure was UNAVAILABLE (retryable)');
+});
