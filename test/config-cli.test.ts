@@ -34,7 +34,7 @@ test('no file at all gives the embedded defaults', (t) => {
   t.is(config.data_dir, join(process.cwd(), 'var'));
   t.deepEqual(config.ingest.otlp_grpc.listen[0], { kind: 'tcp', host: '127.0.0.1', port: 4317 });
   t.deepEqual(config.ingest.otlp_grpc.listen[1], { kind: 'unix', path: join(process.cwd(), 'var', 'otlp-grpc.sock') });
-  t.is(config.exporters[0].path, join(process.cwd(), 'var', 'out', 'logs.jsonl'));
+  t.like(config.exporters[0], { type: 'file', path: join(process.cwd(), 'var', 'out', 'logs.jsonl') });
   t.is(config.ingest.max_message_bytes, 16 * 1024 * 1024);
 });
 

@@ -19,7 +19,64 @@ export interface FileExporterConfig {
   max_files: number;
 }
 
-export type ExporterConfig = FileExporterConfig;
+/** How an OTLP exporter groups records into downstream requests. */
+export interface ExportBatchConfig {
+  max_records: number;
+  max_bytes: number;
+  delay_ms: number;
+}
+
+export interface ExportRetryConfig {
+  initial_ms: number;
+  max_ms: number;
+  /** 0: retry until the downstream takes it (the ring backs up meanwhile). */
+  max_elapsed_ms: number;
+}
+
+export interface ExportTlsConfig {
+  ca_file: string | null;
+  cert_file: string | null;
+  key_file: string | null;
+  server_name: string | null;
+}
+
+interface OtlpExporterCommon {
+  tls: ExportTlsConfig | null;
+  headers: Record<string, string>;
+  timeout_ms: number;
+  max_message_bytes: number;
+  compression: 'none' | 'gzip';
+  batch: ExportBatchConfig;
+  retry: ExportRetryConfig;
+}
+
+export interface OtlpGrpcExporterConfig extends OtlpExporterCommon {
+  type: 'otlp_grpc';
+  endpoint: ListenAddress;
+}
+
+export interface OtlpHttpExporterConfig extends OtlpExporterCommon {
+  type: 'otlp_http';
+  /** The full URL requests are POSTed to. */
+  endpoint: string;
+  encoding: 'protobuf' | 'json';
+}
+
+export interface StdoutExporterConfig {
+  type: 'stdout';
+}
+
+export type ExporterConfig = FileExporterConfig | OtlpGrpcExporterConfig | OtlpHttpExporterConfig | StdoutExporterConfig;
+
+/** Resource attributes the exporters add to every request (src/export/enrichment.ts). */
+export interface EnrichConfig {
+  host_name: boolean;
+  service_instance_id: boolean;
+  /** Environment variable (Kubernetes downward API) to resource attribute. */
+  k8s_env: Record<string, string>;
+  attributes: Record<string, string | number | boolean>;
+  override: boolean;
+}
 
 export interface Config {
   data_dir: string;
@@ -79,6 +136,7 @@ export interface Config {
     max_heap_mib: number;
   };
   exporters: ExporterConfig[];
+  enrich: EnrichConfig;
   supervisor: {
     restart_backoff_min_ms: number;
     restart_backoff_max_ms: number;
@@ -111,7 +169,7 @@ export function loadConfig(path?: string): Config {
 }
 
 export function validateConfig(raw: unknown): Config {
-  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'supervisor']);
+  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
@@ -177,6 +235,7 @@ export function validateConfig(raw: unknown): Config {
       max_heap_mib: int(exportRaw, 'max_heap_mib', 'export', 512, 16, 65536),
     },
     exporters: exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir)),
+    enrich: parseEnrich(root.enrich),
     supervisor: {
       restart_backoff_min_ms: int(supRaw, 'restart_backoff_min_ms', 'supervisor', 100, 1, 3_600_000),
       restart_backoff_max_ms: int(supRaw, 'restart_backoff_max_ms', 'supervisor', 30_000, 1, 3_600_000),
@@ -233,14 +292,119 @@ function ringBytes(raw: Raw, key: string, maxMessage: number): number {
 }
 
 function parseExporter(raw: unknown, path: string, dataDir: string): ExporterConfig {
+  const type = oneOf(section(raw, path, ['type', ...OTLP_KEYS, 'path', 'max_bytes', 'max_files', 'encoding']), 'type', path, ['file', 'otlp_grpc', 'otlp_http', 'stdout'] as const, undefined);
+  if (type === 'stdout') {
+    section(raw, path, ['type']);
+    return { type };
+  }
+  if (type === 'otlp_grpc') {
+    const obj = section(raw, path, ['type', ...OTLP_KEYS]);
+    return { type, endpoint: parseListen(obj.endpoint, join(path, 'endpoint')), ...parseOtlpCommon(obj, path) };
+  }
+  if (type === 'otlp_http') {
+    const obj = section(raw, path, ['type', ...OTLP_KEYS, 'encoding']);
+    return {
+      type,
+      endpoint: parseHttpEndpoint(obj.endpoint, join(path, 'endpoint')),
+      encoding: oneOf(obj, 'encoding', path, ['protobuf', 'json'] as const, 'protobuf'),
+      ...parseOtlpCommon(obj, path),
+    };
+  }
   const obj = section(raw, path, ['type', 'path', 'max_bytes', 'max_files']);
-  const type = oneOf(obj, 'type', path, ['file'] as const, undefined);
   return {
     type,
     path: resolve(str(obj, 'path', path, `${dataDir}/out/logs.jsonl`)),
     max_bytes: int(obj, 'max_bytes', path, 100 * MiB, 4096, Number.MAX_SAFE_INTEGER),
     max_files: int(obj, 'max_files', path, 5, 0, 10000),
   };
+}
+
+const OTLP_KEYS = ['endpoint', 'tls', 'headers', 'timeout_ms', 'max_message_bytes', 'compression', 'batch', 'retry'] as const;
+
+function parseOtlpCommon(obj: Raw, path: string): OtlpExporterCommon {
+  // 4 MiB is what gRPC servers (the OpenTelemetry Collector's included) accept by default.
+  const maxMessage = int(obj, 'max_message_bytes', path, 4 * MiB, 1024, 1024 * MiB);
+  const batchPath = join(path, 'batch');
+  const batchRaw = section(obj.batch, batchPath, ['max_records', 'max_bytes', 'delay_ms']);
+  const retryPath = join(path, 'retry');
+  const retryRaw = section(obj.retry, retryPath, ['initial_ms', 'max_ms', 'max_elapsed_ms']);
+  const tlsPath = join(path, 'tls');
+  const tlsRaw = obj.tls === undefined || obj.tls === null ? null : section(obj.tls, tlsPath, ['ca_file', 'cert_file', 'key_file', 'server_name']);
+  const file = (raw: Raw, key: string): string | null => (raw[key] === undefined || raw[key] === null ? null : resolve(str(raw, key, tlsPath, '')));
+  const tls = tlsRaw === null ? null : { ca_file: file(tlsRaw, 'ca_file'), cert_file: file(tlsRaw, 'cert_file'), key_file: file(tlsRaw, 'key_file'), server_name: tlsRaw.server_name === undefined ? null : str(tlsRaw, 'server_name', tlsPath, '') };
+  if (tls !== null && (tls.cert_file === null) !== (tls.key_file === null)) {
+    throw new ConfigError(`${tlsPath}: cert_file and key_file go together (a client certificate needs its key)`);
+  }
+  const headers = obj.headers ?? {};
+  if (typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers as Raw).some((v) => typeof v !== 'string')) {
+    throw bad('a mapping of header names to strings', join(path, 'headers'), headers);
+  }
+  const initial = int(retryRaw, 'initial_ms', retryPath, 500, 1, 3_600_000);
+  return {
+    tls,
+    headers: Object.fromEntries(Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v])),
+    timeout_ms: int(obj, 'timeout_ms', path, 10_000, 1, 3_600_000),
+    max_message_bytes: maxMessage,
+    compression: oneOf(obj, 'compression', path, ['none', 'gzip'] as const, 'none'),
+    batch: {
+      max_records: int(batchRaw, 'max_records', batchPath, 8192, 1, 10_000_000),
+      max_bytes: int(batchRaw, 'max_bytes', batchPath, maxMessage, 1024, maxMessage),
+      delay_ms: int(batchRaw, 'delay_ms', batchPath, 200, 0, 60_000),
+    },
+    retry: {
+      initial_ms: initial,
+      max_ms: int(retryRaw, 'max_ms', retryPath, 30_000, initial, 3_600_000),
+      max_elapsed_ms: int(retryRaw, 'max_elapsed_ms', retryPath, 0, 0, 7 * 24 * 3_600_000),
+    },
+  };
+}
+
+function parseHttpEndpoint(raw: unknown, path: string): string {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw bad('an http:// or https:// URL', path, raw);
+  }
+  if (typeof raw !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw bad('an http:// or https:// URL', path, raw);
+  // As the OpenTelemetry SDKs do: a bare origin means the standard logs path.
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/logs';
+  return url.toString();
+}
+
+/** The Kubernetes downward API variables a pod spec conventionally sets (docs/configuration.md). */
+const K8S_ENV_DEFAULT: Record<string, string> = {
+  K8S_POD_NAME: 'k8s.pod.name',
+  K8S_POD_UID: 'k8s.pod.uid',
+  K8S_NAMESPACE_NAME: 'k8s.namespace.name',
+  K8S_NODE_NAME: 'k8s.node.name',
+  K8S_CONTAINER_NAME: 'k8s.container.name',
+};
+
+function parseEnrich(raw: unknown): EnrichConfig {
+  const obj = section(raw, 'enrich', ['host_name', 'service_instance_id', 'k8s_env', 'attributes', 'override']);
+  const mapping = (key: string, valid: (v: unknown) => boolean, expected: string): Raw | undefined => {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every(valid)) throw bad(expected, `enrich.${key}`, v);
+    return v as Raw;
+  };
+  const k8sEnv = mapping('k8s_env', (v) => typeof v === 'string' && v.length > 0, 'a mapping of environment variable names to attribute keys');
+  const attributes = mapping('attributes', (v) => ['string', 'number', 'boolean'].includes(typeof v), 'a mapping of attribute keys to strings, numbers or booleans');
+  return {
+    host_name: bool(obj, 'host_name', 'enrich', true),
+    service_instance_id: bool(obj, 'service_instance_id', 'enrich', true),
+    k8s_env: (k8sEnv ?? K8S_ENV_DEFAULT) as Record<string, string>,
+    attributes: (attributes ?? {}) as Record<string, string | number | boolean>,
+    override: bool(obj, 'override', 'enrich', false),
+  };
+}
+
+function bool(obj: Raw, key: string, path: string, dflt: boolean): boolean {
+  const v = obj[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw bad('true or false', join(path, key), v);
+  return v;
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {
@@ -299,13 +463,6 @@ function num(obj: Raw, key: string, path: string, dflt: number, min: number, max
   const v = obj[key];
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw bad(`a number from ${min} to ${max}`, join(path, key), v);
-  return v;
-}
-
-function bool(obj: Raw, key: string, path: string, dflt: boolean): boolean {
-  const v = obj[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'boolean') throw bad('true or false', join(path, key), v);
   return v;
 }
 

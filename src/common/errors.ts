@@ -163,3 +163,35 @@ export class ReplayRecordTooLargeError extends GopherShipError {
     super('GS_REPLAY_RECORD_TOO_LARGE', message);
   }
 }
+
+/**
+ * A part of a request that cannot be cut small enough for the downstream's per-request limit
+ * (one LogRecord larger than `max_message_bytes` of an exporter). Never retryable: it goes
+ * to the dead-letter file.
+ */
+export class ExportTooLargeError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_EXPORT_TOO_LARGE', message);
+  }
+}
+
+/** The downstream refused a request with a status the OTLP specification says not to retry. */
+export class ExportRejectedError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_EXPORT_REJECTED', message);
+  }
+}
+
+/**
+ * The downstream could not take a request now (unreachable, a retryable status, a timeout).
+ * The request is retried with backoff and stays in the ring meanwhile.
+ */
+export class ExportUnavailableError extends GopherShipError {
+  constructor(
+    message: string,
+    /** The delay the downstream asked for (RetryInfo, Retry-After), if it did. */
+    readonly retryAfterMs?: number,
+  ) {
+    super('GS_EXPORT_UNAVAILABLE', message);
+  }
+}

@@ -21,6 +21,7 @@ root.loadSync([
 ]);
 
 export const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+export const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 export const Status = root.lookupType('google.rpc.Status');
 export const RetryInfo = root.lookupType('google.rpc.RetryInfo');
 

@@ -138,7 +138,7 @@ async function replayOffline(config: Config, vaultDir: string, rate: number, pro
       progress.finish(result);
       return result;
     } finally {
-      pipeline.close();
+      await pipeline.close();
     }
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,17 +1,33 @@
 /**
- * The export path shared by the exporter processes and vault replay: decode each record,
+ * The export path shared by the exporter processes and vault replay: turn each record into
+ * a serialized ExportLogsServiceRequest (inflated, enriched by splicing its resources),
  * move poison to the dead-letter file (counted, never blocking the rest), and hand the
- * decoded batch to every configured exporter. Returns only when every exporter has it, so
- * the caller may then commit its ring or its replay cursor.
+ * batch to every configured exporter at once. Resolves only when every exporter has the
+ * batch, so the caller may then commit its ring or its replay cursor.
+ *
+ * Each exporter retries on its own: one that failed is retried alone, so the others are not
+ * sent the batch twice, and a slow one delays the commit (the ring backs up, and ingest
+ * spills to the vault) without losing anything for the others. Nothing is decoded unless an
+ * exporter needs decoded requests (file, stdout).
  */
 import { extname } from 'node:path';
-import type { Config } from '../common/config';
+import type { Config, ExporterConfig } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
+import { ExportLogsServiceRequest, decodeLogsRequest } from '../common/otlp-proto';
+import type { ResourceSplicer } from '../common/otlp-wire-resource';
+import { countLogRecords } from '../common/otlp-wire-split';
+import { RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
+import { resourceSplicer } from './enrichment';
+import type { ExportBatch, Exporter } from './exporter';
 import { FileExporter } from './file-exporter';
-import { decodeRecord, type LogsRequest } from './record-decoder';
+import { OtlpExporter } from './otlp-exporter';
+import { OtlpGrpcTransport } from './otlp-grpc-transport';
+import { OtlpHttpTransport } from './otlp-http-transport';
+import { decodeRecord, payloadOf, type LogsRequest } from './record-decoder';
+import { StdoutExporter } from './stdout-exporter';
 
 function perInstance(path: string, instance: number): string {
   const ext = extname(path);
@@ -20,10 +36,16 @@ function perInstance(path: string, instance: number): string {
 
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
+const EXPORTER_RETRY_MIN_MS = 100;
+const EXPORTER_RETRY_MAX_MS = 10_000;
+
 export class ExportPipeline {
-  private readonly exporters: FileExporter[];
+  private readonly exporters: Exporter[];
   private readonly deadLetter: DeadLetter;
-  private readonly decoded: LogsRequest[] = [];
+  private readonly splicer: ResourceSplicer;
+  private readonly decodes: boolean;
+  private readonly counts: boolean;
+  private readonly aborter = new AbortController();
 
   /**
    * `instance` is the exporter process's index. With several exporter processes each writes
@@ -37,8 +59,11 @@ export class ExportPipeline {
     instance = 0,
   ) {
     const own = (path: string): string => (config.export.processes > 1 ? perInstance(path, instance) : path);
-    this.exporters = config.exporters.map((e) => new FileExporter({ ...e, path: own(e.path) }));
     this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
+    this.exporters = config.exporters.map((e, i) => this.makeExporter(e, `${e.type}[${i}]`, own));
+    this.splicer = resourceSplicer(config.enrich);
+    this.decodes = this.exporters.some((e) => e.decodes);
+    this.counts = this.exporters.some((e) => !e.decodes);
   }
 
   get deadLettered(): number {
@@ -46,12 +71,18 @@ export class ExportPipeline {
   }
 
   /** `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq). */
-  export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): void {
-    const decoded = this.decoded;
-    decoded.length = 0;
+  async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): Promise<void> {
+    const requests: Uint8Array[] = [];
+    const logRecords: number[] = [];
+    const decoded: LogsRequest[] | null = this.decodes ? [] : null;
     for (const record of records) {
       try {
-        decoded.push(decodeRecord(record, this.config.ingest.max_message_bytes));
+        const request = this.splicer.splice(this.requestOf(record));
+        // Decoded (or walked) before anything is handed out, so that poison reaches no exporter.
+        const decodedRequest = decoded === null ? null : decodeLogsRequest(request);
+        logRecords.push(this.counts ? countLogRecords(request) : 0);
+        requests.push(request);
+        if (decodedRequest !== null) decoded!.push(decodedRequest);
       } catch (err) {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
@@ -59,15 +90,56 @@ export class ExportPipeline {
         this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
       }
     }
-    try {
-      for (const exporter of this.exporters) exporter.export(decoded);
-    } finally {
-      decoded.length = 0;
+    if (requests.length === 0) return;
+    const batch: ExportBatch = { requests, logRecords, decoded, source: sourceOf(records[0]) };
+    await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
+  }
+
+  /** Stops every delivery in progress; their batches stay in the ring for the next process. */
+  abort(): void {
+    this.aborter.abort(new Error('exporter shutting down'));
+  }
+
+  async close(): Promise<void> {
+    this.abort();
+    await Promise.all(this.exporters.map((exporter) => exporter.close()));
+    this.deadLetter.close();
+  }
+
+  private makeExporter(config: ExporterConfig, name: string, own: (path: string) => string): Exporter {
+    const deadLetter = (request: Uint8Array, reason: string, error: unknown, source: string): void =>
+      this.deadLetter.record({ reason, error, kind: RecordKind.OtlpGrpc, flags: 0, source, payload: request });
+    switch (config.type) {
+      case 'file':
+        return new FileExporter(name, { ...config, path: own(config.path) });
+      case 'stdout':
+        return new StdoutExporter(name);
+      case 'otlp_grpc':
+        return new OtlpExporter(name, config, new OtlpGrpcTransport(config, name), deadLetter, this.log);
+      case 'otlp_http':
+        return new OtlpExporter(name, config, new OtlpHttpTransport(config, name), deadLetter, this.log);
     }
   }
 
-  close(): void {
-    for (const exporter of this.exporters) exporter.close();
-    this.deadLetter.close();
+  /** The record as a serialized ExportLogsServiceRequest: protobuf kinds as they are (inflated), others encoded. */
+  private requestOf(record: ExportInput): Uint8Array {
+    const max = this.config.ingest.max_message_bytes;
+    if (record.kind === RecordKind.OtlpGrpc || record.kind === RecordKind.OtlpHttpProto) return payloadOf(record, max);
+    return ExportLogsServiceRequest.encode(decodeRecord(record as RingRecord, max) as never).finish();
+  }
+
+  private async exportTo(exporter: Exporter, batch: ExportBatch): Promise<void> {
+    const signal = this.aborter.signal;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await exporter.export(batch, signal);
+        return;
+      } catch (err) {
+        signal.throwIfAborted();
+        const delay = Math.min(EXPORTER_RETRY_MAX_MS, EXPORTER_RETRY_MIN_MS * 2 ** attempt);
+        this.log.error('exporter failed; retrying this batch for it alone', { exporter: exporter.name, err, retryInMs: delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 }

@@ -3,23 +3,24 @@
  * size-rotated file. Works with nothing else installed, which is what `npm start` needs.
  */
 import type { FileExporterConfig } from '../common/config';
+import type { ExportBatch, Exporter } from './exporter';
 import { FileSink } from './file-sink';
-import { logsRequestToJson } from './otlp-json';
-import type { LogsRequest } from './record-decoder';
+import { jsonLines } from './otlp-json';
 
-export class FileExporter {
+export class FileExporter implements Exporter {
+  readonly decodes = true;
   private readonly sink: FileSink;
 
-  constructor(config: FileExporterConfig) {
+  constructor(
+    readonly name: string,
+    config: FileExporterConfig,
+  ) {
     this.sink = new FileSink({ path: config.path, maxBytes: config.max_bytes, maxFiles: config.max_files });
   }
 
   /** Returns only once the lines are written: the caller commits the ring after this. */
-  export(requests: readonly LogsRequest[]): void {
-    if (requests.length === 0) return;
-    let text = '';
-    for (const request of requests) text += `${logsRequestToJson(request)}\n`;
-    this.sink.write(text);
+  export(batch: ExportBatch): void {
+    if (batch.decoded!.length !== 0) this.sink.write(jsonLines(batch.decoded!));
   }
 
   close(): void {

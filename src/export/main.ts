@@ -1,24 +1,42 @@
 /**
- * An exporter process: drains the green rings assigned to it, decodes each request, and
- * hands the batch to every configured exporter. A ring's head moves only after every
- * exporter has the batch, so an exporter killed mid-batch is succeeded by one that starts
- * again at the first record not yet handled.
+ * An exporter process: drains the green rings assigned to it, prepares each request once
+ * (inflate, enrich), and hands the batch to every configured exporter. A ring's head moves
+ * only after every exporter has the batch (written, or acknowledged by its downstream), so
+ * an exporter killed mid-batch is succeeded by one that starts again at the first record
+ * not yet handled.
  */
 import { runChild } from '../common/child-runtime';
 import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
-import { RingDrain } from '../common/ring-drain';
+import { RingDrain, type BatchLimits } from '../common/ring-drain';
+import type { Config } from '../common/config';
 import { ZoneCause, ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { ExportPipeline } from './export-pipeline';
 
+const MiB = 1024 * 1024;
 // A decoded request and its JSON line take about ten times its wire bytes: 1 MiB of requests
-// per batch keeps the exporter's heap in the tens of MiB.
-const BATCH_LIMITS = { records: 512, bytes: 1024 * 1024 };
+// per batch keeps a decoding exporter's heap in the tens of MiB. Forwarding exporters copy
+// no more than the batch, so their own batch.max_bytes may take it higher.
+const RECORDS_PER_BATCH = 512;
+const DECODED_BATCH_BYTES = MiB;
+/** Of the shutdown grace, what waiting for downstreams may take before deliveries are cut off. */
+const GRACE_FOR_DELIVERY = 0.8;
+
+function batchLimits(config: Config): BatchLimits {
+  let bytes = DECODED_BATCH_BYTES;
+  let delayMs = Infinity;
+  for (const e of config.exporters) {
+    if (e.type !== 'otlp_grpc' && e.type !== 'otlp_http') continue;
+    bytes = Math.max(bytes, e.batch.max_bytes);
+    delayMs = Math.min(delayMs, e.batch.delay_ms);
+  }
+  return { records: RECORDS_PER_BATCH, bytes, delayMs: delayMs === Infinity ? 0 : delayMs };
+}
 
 runChild(async ({ index, config }, log) => {
   const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
   const pipeline = new ExportPipeline(config, log, index);
-  const handle = (ring: string, batch: readonly RingRecord[]): void => pipeline.export(batch, () => ring);
+  const handle = (ring: string, batch: readonly RingRecord[]): Promise<void> => pipeline.export(batch, () => ring);
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays.
   if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));
@@ -26,15 +44,19 @@ runChild(async ({ index, config }, log) => {
   // wait in the rings (already paid for) until the zone calms down.
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
   const memoryRed = (): boolean => zone.zone() === 'red' && (zone.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, memoryRed);
+  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed);
   drain.start();
-  log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
+  log.info('exporter draining', { rings, exporters: config.exporters.map((e, i) => `${e.type}[${i}]`) });
   return {
-    async close() {
-      // Ingest is already stopped when the supervisor asks us to close: empty the rings.
-      await drain.untilIdle();
+    async close(graceMs) {
+      // Ingest is already stopped when the supervisor asks us to close: empty the rings,
+      // unless a downstream is away; what it has not acknowledged stays in the ring.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs * GRACE_FOR_DELIVERY)));
+      await Promise.race([drain.untilIdle(), deadline]);
+      clearTimeout(timer);
       drain.close();
-      pipeline.close();
+      await pipeline.close();
     },
   };
 });

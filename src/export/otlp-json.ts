@@ -158,3 +158,10 @@ function isZero(value: Int64): boolean {
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/** Requests as OTLP/JSON lines, each ending in a newline. */
+export function jsonLines(requests: readonly OtlpLogsRequest[]): string {
+  let text = '';
+  for (const request of requests) text += `${logsRequestToJson(request)}\n`;
+  return text;
+}

@@ -18,7 +18,8 @@ export function decodeRecord(record: RingRecord, maxMessageBytes: number): LogsR
   return decodeLogsRequest(payloadOf(record, maxMessageBytes));
 }
 
-function payloadOf(record: RingRecord, maxMessageBytes: number): Uint8Array {
+/** The payload as a serialized request: inflated when the client sent it gzipped. */
+export function payloadOf(record: Pick<RingRecord, 'flags' | 'payload'>, maxMessageBytes: number): Uint8Array {
   if ((record.flags & RecordFlag.Gzip) === 0) return record.payload;
   try {
     // The limit stops a decompression bomb at the same size ingest accepts uncompressed.

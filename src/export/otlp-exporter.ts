@@ -1,0 +1,160 @@
+/**
+ * The OTLP exporters' common part: groups a batch's serialized requests into downstream
+ * requests (merged by concatenation up to batch.max_records and batch.max_bytes, cut at
+ * max_message_bytes), and delivers each one through its transport, retrying what the
+ * retry policy says is retryable until the downstream acknowledges it.
+ *
+ * Retrying holds nothing but the request in hand: the batch it came from stays in the ring
+ * (the ring's head waits for this export to resolve), so an outage backs the ring up
+ * instead of growing a queue here.
+ */
+import type { OtlpGrpcExporterConfig, OtlpHttpExporterConfig } from '../common/config';
+import { ExportRejectedError, ExportTooLargeError, ExportUnavailableError } from '../common/errors';
+import type { Logger } from '../common/log';
+import { countLogRecords, splitRequest } from '../common/otlp-wire-split';
+import { exportMetrics } from './export-metrics';
+import type { DeadLetterRequest, ExportBatch, Exporter } from './exporter';
+import { backoffMs } from './retry-policy';
+
+export interface ExportAck {
+  /** From the response's partial_success; 0 when everything was accepted. */
+  readonly rejectedLogRecords: number;
+  readonly errorMessage: string;
+}
+
+/**
+ * Sends one serialized ExportLogsServiceRequest. Resolves with the downstream's answer;
+ * rejects with ExportUnavailableError (retry) or ExportRejectedError (never retry), or with
+ * the signal's reason once it aborts.
+ */
+export interface Transport {
+  send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck>;
+  close(): Promise<void>;
+}
+
+/** A downstream request and the batch requests it is made of. */
+interface Group {
+  parts: Uint8Array[];
+  logRecords: number;
+  bytes: number;
+}
+
+export class OtlpExporter implements Exporter {
+  readonly decodes = false;
+
+  constructor(
+    readonly name: string,
+    private readonly config: OtlpGrpcExporterConfig | OtlpHttpExporterConfig,
+    private readonly transport: Transport,
+    private readonly deadLetter: DeadLetterRequest,
+    private readonly log: Logger,
+  ) {}
+
+  async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {
+    for (const group of this.groups(batch)) await this.deliver(group, batch.source, signal);
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  private *groups(batch: ExportBatch): Generator<Group> {
+    const { max_records: maxRecords, max_bytes: maxBytes } = this.config.batch;
+    let group: Group = { parts: [], logRecords: 0, bytes: 0 };
+    for (let i = 0; i < batch.requests.length; i++) {
+      const request = batch.requests[i];
+      const records = batch.logRecords[i];
+      if (group.parts.length !== 0 && (group.logRecords + records > maxRecords || group.bytes + request.byteLength > maxBytes)) {
+        yield group;
+        group = { parts: [], logRecords: 0, bytes: 0 };
+      }
+      if (request.byteLength <= this.config.max_message_bytes) {
+        group.parts.push(request);
+        group.logRecords += records;
+        group.bytes += request.byteLength;
+        continue;
+      }
+      let pieces: Uint8Array[];
+      try {
+        pieces = splitRequest(request, this.config.max_message_bytes);
+      } catch (err) {
+        if (!(err instanceof ExportTooLargeError)) throw err;
+        this.refuse(request, 'too large', err, batch.source);
+        continue;
+      }
+      for (const piece of pieces) yield { parts: [piece], logRecords: countLogRecords(piece), bytes: piece.byteLength };
+    }
+    if (group.parts.length !== 0) yield group;
+  }
+
+  private async deliver(group: Group, source: string, signal: AbortSignal): Promise<void> {
+    const request = group.parts.length === 1 ? group.parts[0] : Buffer.concat(group.parts, group.bytes);
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        const ack = await this.transport.send(request, signal);
+        this.acknowledged(group.logRecords, ack);
+        return;
+      } catch (err) {
+        signal.throwIfAborted();
+        if (err instanceof ExportRejectedError) return this.rejected(group, request, err, source, signal);
+        if (!(err instanceof ExportUnavailableError)) throw err;
+        const delay = err.retryAfterMs ?? backoffMs(this.config.retry, attempt);
+        const maxElapsed = this.config.retry.max_elapsed_ms;
+        if (maxElapsed !== 0 && Date.now() + delay - started > maxElapsed) {
+          this.refuse(request, 'retries exhausted', err, source);
+          return;
+        }
+        exportMetrics.retries.inc({ exporter: this.name });
+        this.log.warn('downstream unavailable; will retry', { exporter: this.name, err, attempt: attempt + 1, retryInMs: delay, serverDelay: err.retryAfterMs !== undefined });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /**
+   * One bad request must not take its neighbours to the dead-letter file: a merged request
+   * that is refused is sent again part by part, and only the parts refused on their own stay refused.
+   */
+  private async rejected(group: Group, request: Uint8Array, err: ExportRejectedError, source: string, signal: AbortSignal): Promise<void> {
+    if (group.parts.length === 1) {
+      this.refuse(request, 'rejected', err, source);
+      return;
+    }
+    for (const part of group.parts) await this.deliver({ parts: [part], logRecords: countLogRecords(part), bytes: part.byteLength }, source, signal);
+  }
+
+  private acknowledged(logRecords: number, ack: ExportAck): void {
+    exportMetrics.logRecords.inc({ exporter: this.name }, logRecords - ack.rejectedLogRecords);
+    if (ack.rejectedLogRecords === 0 && ack.errorMessage === '') return;
+    exportMetrics.rejectedLogRecords.inc({ exporter: this.name }, ack.rejectedLogRecords);
+    this.log.warn('downstream accepted a request in part', {
+      code: 'GS_EXPORT_PARTIAL',
+      exporter: this.name,
+      rejectedLogRecords: ack.rejectedLogRecords,
+      logRecords,
+      message: ack.errorMessage,
+    });
+  }
+
+  private refuse(request: Uint8Array, reason: string, err: unknown, source: string): void {
+    exportMetrics.deadLettered.inc({ exporter: this.name });
+    this.log.error('downstream refused a request; moved to the dead-letter file', { exporter: this.name, reason, err, source, bytes: request.byteLength });
+    this.deadLetter(request, reason, err, `${this.name} ${source}`);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * OTLP/HTTP to the downstream with undici: POST of the request as binary protobuf (the
+ * bytes as they are) or as OTLP/JSON (decoded and written out), optionally gzipped.
+ */
+import { gzipSync } from 'node:zlib';
+import { Pool } from 'undici';
+import type { OtlpHttpExporterConfig } from '../common/config';
+import { ExportRejectedError, ExportUnavailableError, PoisonRecordError } from '../common/errors';
+import { Status, decodeLogsRequest } from '../common/otlp-proto';
+import { acknowledgement } from './otlp-grpc-transport';
+import type { ExportAck, Transport } from './otlp-exporter';
+import { logsRequestToJson } from './otlp-json';
+import { httpRetryable, retryAfterMs } from './retry-policy';
+import { readTlsFiles } from './tls-files';
+
+/** Connections per downstream origin: one per ring batch in flight is plenty. */
+const CONNECTIONS = 8;
+/** An error body is only for the log line and the dead-letter reason. */
+const MAX_ERROR_TEXT = 512;
+
+export class OtlpHttpTransport implements Transport {
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    private readonly config: OtlpHttpExporterConfig,
+    name: string,
+  ) {
+    const url = new URL(config.endpoint);
+    this.path = `${url.pathname}${url.search}`;
+    const tls = config.tls === null ? undefined : { minVersion: 'TLSv1.3' as const, ...readTlsFiles(config.tls, name), ...(config.tls.server_name === null ? {} : { servername: config.tls.server_name }) };
+    this.pool = new Pool(url.origin, { connections: CONNECTIONS, headersTimeout: config.timeout_ms, bodyTimeout: config.timeout_ms, connect: tls });
+    this.headers = {
+      ...config.headers,
+      'content-type': config.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      ...(config.compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
+    };
+  }
+
+  async send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
+    let body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
+    if (this.config.compression === 'gzip') body = gzipSync(body);
+    let response;
+    try {
+      response = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+    } catch (err) {
+      signal.throwIfAborted();
+      throw new ExportUnavailableError(`POST ${this.config.endpoint}: ${(err as Error).message}`);
+    }
+    const text = Buffer.from(await response.body.arrayBuffer());
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) return this.acknowledgement(text);
+    const message = `HTTP ${status} from ${this.config.endpoint}: ${this.errorText(text, response.headers['content-type'])}`;
+    if (httpRetryable(status)) throw new ExportUnavailableError(message, retryAfterMs(response.headers['retry-after']));
+    throw new ExportRejectedError(message);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private acknowledgement(body: Buffer): ExportAck {
+    if (this.config.encoding === 'protobuf') return acknowledgement(body);
+    try {
+      const partial = (JSON.parse(body.toString('utf8')) as { partialSuccess?: { rejectedLogRecords?: string | number; errorMessage?: string } }).partialSuccess;
+      return { rejectedLogRecords: Number(partial?.rejectedLogRecords ?? 0) || 0, errorMessage: partial?.errorMessage ?? '' };
+    } catch {
+      return { rejectedLogRecords: 0, errorMessage: '' };
+    }
+  }
+
+  // The specification's error body is a google.rpc.Status, in the request's encoding.
+  private errorText(body: Buffer, contentType: string | string[] | undefined): string {
+    const type = String(contentType ?? '');
+    try {
+      if (type.includes('protobuf')) return (Status.decode(body) as unknown as { message: string }).message.slice(0, MAX_ERROR_TEXT);
+    } catch {
+      // Not a Status after all: show it as text.
+    }
+    return body.toString('utf8', 0, Math.min(body.length, MAX_ERROR_TEXT));
+  }
+}
+
+function toJson(request: Uint8Array): string {
+  try {
+    return logsRequestToJson(decodeLogsRequest(request));
+  } catch (err) {
+    if (err instanceof PoisonRecordError) throw new ExportRejectedError(`cannot be written as OTLP/JSON: ${err.message}`);
+    throw err;
+  }
+}
