@@ -18,6 +18,8 @@ export interface MemoryCgroup {
   oomKills(): number;
   /** Times usage hit the limit and the kernel had to reclaim (v1 failcnt, v2 events "max"). */
   limitHits(): number;
+  /** Charged memory by kind, bytes: anon (heaps), shmem (rings), active and inactive file pages. */
+  breakdown(): Record<'anon' | 'shmem' | 'activeFile' | 'inactiveFile', number>;
   /** After every process in it has exited. */
   remove(): void;
 }
@@ -48,6 +50,7 @@ export function createMemoryCgroup(limitBytes: number): MemoryCgroup | string {
         peakBytes: () => Number(read('memory.max_usage_in_bytes')),
         oomKills: () => field('memory.oom_control', 'oom_kill'),
         limitHits: () => Number(read('memory.failcnt')),
+        breakdown: () => ({ anon: field('memory.stat', 'total_rss'), shmem: field('memory.stat', 'total_shmem'), activeFile: field('memory.stat', 'total_active_file'), inactiveFile: field('memory.stat', 'total_inactive_file') }),
         remove: () => rmdirSync(dir),
       }
     : {
@@ -58,6 +61,7 @@ export function createMemoryCgroup(limitBytes: number): MemoryCgroup | string {
         peakBytes: () => Number(read('memory.peak')),
         oomKills: () => field('memory.events', 'oom_kill'),
         limitHits: () => field('memory.events', 'max'),
+        breakdown: () => ({ anon: field('memory.stat', 'anon'), shmem: field('memory.stat', 'shmem'), activeFile: field('memory.stat', 'active_file'), inactiveFile: field('memory.stat', 'inactive_file') }),
         remove: () => rmdirSync(dir),
       };
 }

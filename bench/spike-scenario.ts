@@ -4,8 +4,11 @@
  * generator and the OpenTelemetry SDK together. Then the downstream recovers, and the run
  * waits for the engine to pay its debt: zone back to Green, the vault replayed, every
  * acknowledged record at the downstream. The suite runs it small, `npm run bench:spike` large.
+ * SPIKE_LOG=FILE keeps the engine's log lines there, for a look at a failed run.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { statValue } from '../src/supervisor/stat-file';
 import { sdkSender } from '../test/helpers/otel-sdk';
 import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
@@ -34,6 +37,8 @@ export interface SpikeReport {
   cgroup: string;
   limitBytes: number;
   peakBytes: number;
+  /** What the cgroup held at the end, MiB by kind, and each process's RSS in MiB. */
+  memoryAtEnd: Record<string, number>;
   oomKills: number;
   limitHits: number;
   childDeaths: string[];
@@ -41,6 +46,8 @@ export interface SpikeReport {
   wentRed: boolean;
   backToGreen: boolean;
   causes: string[];
+  /** Each zone change: seconds since the flood began, zone, causes, working set / limit. */
+  zoneTimeline: string[];
   pivotLatencyUs: { count: number; p50: number; p99: number; max: number };
   offeredRecords: number;
   generator: GeneratorResult;
@@ -80,12 +87,16 @@ function spikeConfig(dir: string, ringDir: string, port: number, sinkPort: numbe
     vault: { segment_bytes: 16 * MiB, max_heap_mib: 64 },
     export: { processes: 1, max_heap_mib: 96 },
     exporters: [{ type: 'otlp_grpc', endpoint: `127.0.0.1:${sinkPort}` }],
+    // The engine's own footprint here is about 0.6 of the limit (measured: docs/operations.md),
+    // so memory zones start above it: they are for pressure, not for the engine at rest.
+    zones: { yellow: 0.85, red: 0.92, recover: 0.78 },
     supervisor: { shutdown_timeout_ms: 30_000 },
   };
 }
 
 async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngine, sink: Awaited<ReturnType<typeof startSlowSink>>): Promise<SpikeReport> {
   let peak = 0;
+  const floodStartedMs = Date.now();
   const sampler = setInterval(() => (peak = Math.max(peak, cgroup.usageBytes())), SAMPLE_EVERY_MS);
   const offered = o.sinkRecordsPerSecond * o.factor;
   const generatorRate = Math.max(1, (offered - o.sdkRecordsPerSecond) / o.generatorBatch);
@@ -121,6 +132,7 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     for (const id of sdk.deliveredIds) if (!sink.received.byId.has(id)) missing++;
   }
   clearInterval(sampler);
+  if (process.env.SPIKE_LOG !== undefined) writeFileSync(process.env.SPIKE_LOG, engine.logs.map((l) => JSON.stringify(l)).join('\n'));
 
   const zoneLines = engine.logs.filter((l) => l.msg === 'zone changed');
   const pivots = engine.logs.filter((l) => l.msg === 'pivot to red reached ingest').map((l) => l.latencyUs as number).sort((a, b) => a - b);
@@ -130,6 +142,7 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     cgroup: `${cgroup.version} ${cgroup.dir}`,
     limitBytes: cgroup.limitBytes,
     peakBytes: Math.max(peak, cgroup.peakBytes()),
+    memoryAtEnd: memoryAtEnd(cgroup, engine),
     oomKills: cgroup.oomKills(),
     limitHits: cgroup.limitHits(),
     childDeaths: engine.logs.filter((l) => l.msg === 'child exited unexpectedly; restarting').map((l) => `${String(l.child)} code ${String(l.code)} signal ${String(l.signal)}`),
@@ -137,6 +150,7 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     wentRed: zoneLines.some((l) => l.zone === 'red'),
     backToGreen: lastZone(engine.logs) === 'green',
     causes: [...new Set(zoneLines.flatMap((l) => l.causes as string[]))],
+    zoneTimeline: zoneLines.map((l) => `${((Date.parse(String(l.time)) - floodStartedMs) / 1000).toFixed(2)}s ${String(l.zone)} ${(l.causes as string[]).join('+')} mem ${String(l.memoryFraction)} ring ${String(l.greenRingFill)}`),
     pivotLatencyUs: { count: pivots.length, p50: quantile(pivots, 0.5), p99: quantile(pivots, 0.99), max: pivots.at(-1) ?? 0 },
     offeredRecords: Math.round(offered * o.windowSeconds),
     generator: gen,
@@ -147,6 +161,21 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     sdkIdsDuplicated: duplicated,
     settleSeconds: (performance.now() - settleStarted) / 1000,
   };
+}
+
+function memoryAtEnd(cgroup: MemoryCgroup, engine: LaunchedEngine): Record<string, number> {
+  const mib = (bytes: number): number => Math.round(bytes / 104857.6) / 10;
+  const out: Record<string, number> = {};
+  for (const [kind, bytes] of Object.entries(cgroup.breakdown())) out[kind] = mib(bytes);
+  const pids = new Map([['supervisor', engine.child.pid!], ...engine.childPids()]);
+  for (const [name, pid] of pids) {
+    try {
+      out[`${name}Rss`] = mib((statValue(readFileSync(`/proc/${pid}/status`, 'latin1'), 'VmRSS:') ?? 0) * 1024);
+    } catch {
+      out[`${name}Rss`] = -1;
+    }
+  }
+  return out;
 }
 
 function lastZone(logs: readonly LogLine[]): string {

@@ -4,15 +4,15 @@ import { runSpike } from '../bench/spike-scenario';
 const MiB = 1024 * 1024;
 
 test('20x spike in a 256 MiB cgroup: nothing OOM-killed, usage under the limit, Red and back to Green, every acknowledged record delivered', async (t) => {
-  t.timeout(150_000);
+  t.timeout(170_000);
   const report = await runSpike({
     limitBytes: 256 * MiB,
-    sinkRecordsPerSecond: 4000,
+    sinkRecordsPerSecond: 2000,
     factor: 20,
     windowSeconds: 15,
-    sdkRecordsPerSecond: 2000,
+    sdkRecordsPerSecond: 1000,
     generatorBatch: 1000,
-    settleTimeoutMs: 60_000,
+    settleTimeoutMs: 90_000,
   });
   if (typeof report === 'string') {
     t.log(`skipped: ${report}`);

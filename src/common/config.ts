@@ -250,9 +250,9 @@ function parseZones(raw: Raw): Config['zones'] {
   const fraction = (key: string, dflt: number): number => num(raw, key, 'zones', dflt, 0.01, 1);
   const zones: Config['zones'] = {
     force: oneOf(raw, 'force', 'zones', ['auto', 'green', 'yellow', 'red'] as const, 'auto'),
-    yellow: fraction('yellow', 0.7),
-    red: fraction('red', 0.85),
-    recover: fraction('recover', 0.6),
+    yellow: fraction('yellow', 0.8),
+    red: fraction('red', 0.9),
+    recover: fraction('recover', 0.7),
     ring_yellow: fraction('ring_yellow', 0.5),
     ring_red: fraction('ring_red', 0.9),
     ring_recover: fraction('ring_recover', 0.25),

@@ -58,7 +58,7 @@ export class ChildSlot {
     const child = fork(this.o.script, [], {
       // Part of the engine's memory bound (docs/operations.md): a child over its heap cap dies
       // alone and is restarted, instead of the kernel OOM-killing whatever it picks.
-      execArgv: [...process.execArgv, `--max-old-space-size=${heapCapMib(this.o.config, this.o.role)}`],
+      execArgv: [...process.execArgv, ...heapFlags(heapCapMib(this.o.config, this.o.role))],
       env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],
       serialization: 'json',
@@ -106,6 +106,16 @@ export class ChildSlot {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * The young generation scales with the cap (a sixteenth, 1 to 16 MiB a semi-space; 16 is
+ * Node's default): with small caps for a small cgroup, a burst of short-lived buffers must
+ * not take more than the old space may.
+ */
+function heapFlags(capMib: number): string[] {
+  const semiSpaceMib = Math.max(1, Math.min(16, Math.floor(capMib / 16)));
+  return [`--max-old-space-size=${capMib}`, `--max-semi-space-size=${semiSpaceMib}`];
 }
 
 function heapCapMib(config: Config, role: ChildRole): number {

@@ -100,7 +100,7 @@ runChild(async ({ config }, log) => {
       recordsPerSecond: v.replay_records_per_second,
       beforeSeq,
       signal: stopReplay.signal,
-      paused: () => zone.zone() !== 'green',
+      zone: () => zone.zone(),
       // Credited as each segment goes, so a full vault takes Red traffic again during a long replay.
       onSegmentDeleted: (bytes) => writer.releaseBytes(bytes),
       log,

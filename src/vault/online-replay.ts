@@ -10,13 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommitWaiter } from '../common/commit-waiter';
 import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
+import type { Zone } from '../common/zone-cell';
 import type { Ring, RingWriter } from '../common/ring';
 import { replayVault, type ReplaySummary } from './replayer';
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
-/** While the zone is not Green, how often to look again. */
+/** While the zone is Red, how often to look again. */
 const PAUSE_RECHECK_MS = 50;
+/** In Yellow, replay runs at this share of its rate: it yields to live traffic but never stalls. */
+const YELLOW_SHARE = 0.1;
 
 export interface OnlineReplayOptions {
   dir: string;
@@ -27,8 +30,8 @@ export interface OnlineReplayOptions {
   /** First seq of the segment the vault is writing: it is not replayed. */
   beforeSeq: number;
   signal: AbortSignal;
-  /** True while the engine is not Green: replay waits, so that it never adds to the pressure. */
-  paused: () => boolean;
+  /** Red pauses the replay and Yellow slows it, so that it never adds to the pressure. */
+  zone: () => Zone;
   onSegmentDeleted: (bytes: number) => void;
   log: Logger;
 }
@@ -42,12 +45,13 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
     signal: o.signal,
     onSegmentDeleted: o.onSegmentDeleted,
     handle: async ({ records }) => {
-      if (o.paused()) {
-        o.log.info('replay paused: the zone is not Green');
+      if (o.zone() === 'red') {
+        o.log.info('replay paused: the zone is Red');
         // Aborted (shutdown) while paused: the throw keeps this batch unreplayed for next time.
-        while (o.paused()) await sleep(PAUSE_RECHECK_MS, undefined, { signal: o.signal });
-        o.log.info('replay resumed');
+        while (o.zone() === 'red') await sleep(PAUSE_RECHECK_MS, undefined, { signal: o.signal });
+        o.log.info('replay resumed', { zone: o.zone() });
       }
+      const started = performance.now();
       for (const r of records) {
         // A ring kept from a run with smaller rings can be too small for an old record;
         // waiting for room would then wait forever.
@@ -60,6 +64,11 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
         }
       }
       await o.committed.wait(o.writer.published);
+      if (o.zone() === 'yellow') {
+        const due = (records.length * 1000) / (o.recordsPerSecond * YELLOW_SHARE) - (performance.now() - started);
+        // The batch is delivered: an abort here must not undo that by throwing.
+        if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => undefined);
+      }
     },
     onProgress: (p) => {
       if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
