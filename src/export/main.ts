@@ -43,7 +43,13 @@ runChild(async ({ index, config }, log) => {
   // In a Red zone caused by memory, taking more work would only grow this heap: the records
   // wait in the rings (already paid for) until the zone calms down.
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
-  const memoryRed = (): boolean => zone.zone() === 'red' && (zone.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+  let holding = false;
+  const memoryRed = (): boolean => {
+    const red = zone.zone() === 'red' && (zone.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+    if (red && !holding) globalThis.gc?.();
+    holding = red;
+    return red;
+  };
   const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e, i) => `${e.type}[${i}]`) });
