@@ -10,6 +10,7 @@ import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
+import { MeasuredExporter, exportCounts, type BatchExporter } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { decodeRecord, type LogsRequest } from './record-decoder';
 
@@ -21,7 +22,7 @@ function perInstance(path: string, instance: number): string {
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 export class ExportPipeline {
-  private readonly exporters: FileExporter[];
+  private readonly exporters: BatchExporter[];
   private readonly deadLetter: DeadLetter;
   private readonly decoded: LogsRequest[] = [];
 
@@ -37,7 +38,7 @@ export class ExportPipeline {
     instance = 0,
   ) {
     const own = (path: string): string => (config.export.processes > 1 ? perInstance(path, instance) : path);
-    this.exporters = config.exporters.map((e) => new FileExporter({ ...e, path: own(e.path) }));
+    this.exporters = config.exporters.map((e) => new MeasuredExporter(e.type, new FileExporter({ ...e, path: own(e.path) })));
     this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
   }
 
@@ -56,6 +57,7 @@ export class ExportPipeline {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
         this.deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
+        exportCounts.deadLetteredRequests++;
         this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
       }
     }

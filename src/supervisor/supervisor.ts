@@ -11,6 +11,8 @@ import type { ChildRole } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
+import { startMetricsEndpoint } from './metrics-endpoint';
+import type { MetricsServer } from './metrics-server';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
@@ -22,6 +24,7 @@ export class Supervisor {
   private readonly exporters: ChildSlot[] = [];
   private readonly vault: ChildSlot[] = [];
   private listeners: UnixListeners | undefined;
+  private metrics: MetricsServer | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -36,10 +39,16 @@ export class Supervisor {
     makeDirs(config.data_dir, 0o700);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
+    this.metrics = await startMetricsEndpoint(config, {
+      slots: () => [...this.vault, ...this.exporters, ...this.ingest],
+      ingest: () => this.ingest,
+      stopping: () => this.stopping !== undefined,
+    }, log);
     this.listeners = await UnixListeners.open(config);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
+      await this.metrics?.close();
       return;
     }
 
@@ -89,6 +98,7 @@ export class Supervisor {
     const left = Math.max(1000, grace - (Date.now() - started));
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
     this.listeners?.close();
+    await this.metrics?.close();
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
   }

@@ -10,7 +10,7 @@ import type { CommitWaiter } from '../common/commit-waiter';
 import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { Ring, RingWriter } from '../common/ring';
-import { replayVault, type ReplaySummary } from './replayer';
+import { replayVault, type ReplayProgress, type ReplaySummary } from './replayer';
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
@@ -25,6 +25,8 @@ export interface OnlineReplayOptions {
   beforeSeq: number;
   signal: AbortSignal;
   onSegmentDeleted: (bytes: number) => void;
+  /** After every batch, with this replay's totals so far. */
+  onProgress?: (progress: ReplayProgress) => void;
   log: Logger;
 }
 
@@ -51,6 +53,7 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
       await o.committed.wait(o.writer.published);
     },
     onProgress: (p) => {
+      o.onProgress?.(p);
       if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
       lastLog = p.elapsedMs;
       o.log.info('replay progress', { records: p.records, bytes: p.bytes, recordsPerSecond: Math.round(p.recordsPerSecond), cursor: p.cursor });
