@@ -62,7 +62,13 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
 
   process.on('message', (msg: SupervisorMessage) => {
     if (msg.type === 'shutdown') shutdown(msg.graceMs, 'supervisor');
-    else if (msg.type === 'metrics') registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: msg.id, metrics }));
+    else if (msg.type === 'metrics') {
+      // Unanswered, the supervisor's timeout applies and this child's last counters stand in.
+      registry.getMetricsAsJSON().then(
+        (metrics) => send({ type: 'metrics', id: msg.id, metrics }),
+        (err: unknown) => log.error('collecting metrics failed', { err }),
+      );
+    }
     else service?.onMessage?.(msg);
   });
   process.on('disconnect', () => shutdown(1000, 'supervisor gone'));
