@@ -19,29 +19,19 @@ export interface MirroredMetric<L extends string> {
 
 /** A counter whose value is a number that only grows (per process lifetime). */
 export function mirroredCounter<L extends string>(m: MirroredMetric<L>): Counter<L> {
-  const { read } = m;
-  return new Counter<L>({
-    name: m.name,
-    help: m.help,
-    labelNames: m.labelNames ?? [],
-    registers: [registry],
-    collect() {
-      this.reset();
-      read((labels, value) => this.inc(labels, value));
-    },
-  });
+  return new Counter<L>({ ...options(m), collect() {
+    this.reset();
+    m.read((labels, value) => this.inc(labels, value));
+  } });
 }
 
 export function mirroredGauge<L extends string>(m: MirroredMetric<L>): Gauge<L> {
-  const { read } = m;
-  return new Gauge<L>({
-    name: m.name,
-    help: m.help,
-    labelNames: m.labelNames ?? [],
-    registers: [registry],
-    collect() {
-      this.reset();
-      read((labels, value) => this.set(labels, value));
-    },
-  });
+  return new Gauge<L>({ ...options(m), collect() {
+    this.reset();
+    m.read((labels, value) => this.set(labels, value));
+  } });
+}
+
+function options<L extends string>(m: MirroredMetric<L>): { name: string; help: string; labelNames: readonly L[]; registers: [typeof registry] } {
+  return { name: m.name, help: m.help, labelNames: m.labelNames ?? [], registers: [registry] };
 }
