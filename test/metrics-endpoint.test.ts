@@ -156,6 +156,8 @@ test('counters add up across a child restart', async (t) => {
 
   process.kill(await engine.childPid('export-0'), 'SIGKILL');
   await engine.waitForLog((l) => l.msg === 'child ready' && l.child === 'export-0' && l.restarts === 1);
+  const together = await Promise.all([scrape(engine.metricsPort), scrape(engine.metricsPort)]);
+  t.deepEqual(together.map((x) => valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file' })), [20, 20], 'concurrent scrapes count the dead exporter once');
   for (let i = 4; i < 6; i++) t.is(await send(client, request(`k${i}`, 5)), null);
   const s = await scrapeUntil(engine.metricsPort, (x) => (valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file' }) ?? 0) >= 30);
   t.is(valueOf(s, 'gophership_export_records_sent_total', { exporter: 'file' }), 30, 'the dead exporter\'s 20 plus its successor\'s 10');

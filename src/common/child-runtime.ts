@@ -35,7 +35,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   if (process.ppid !== spec.supervisorPid) process.exit(1);
   setLogLevel(spec.config.log_level);
   const log = createLogger(`${spec.role}-${spec.index}`);
-  collectProcessMetrics(`${spec.role}-${spec.index}`);
+  if (spec.config.metrics.enabled) collectProcessMetrics(`${spec.role}-${spec.index}`);
 
   process.on('uncaughtException', (err) => {
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });

@@ -28,6 +28,7 @@ const MONOTONIC_TYPES = new Set(['counter', 'histogram']);
 export class MetricsGatherer {
   private readonly history = new Map<string, SlotHistory>();
   private readonly timeouts = new Map<string, number>();
+  private previous: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly slots: () => readonly ChildSlot[],
@@ -41,8 +42,17 @@ export class MetricsGatherer {
     });
   }
 
-  /** The aggregated registry of the whole engine, for one scrape. */
-  async gather(): Promise<Registry> {
+  /**
+   * The aggregated registry of the whole engine, for one scrape. Scrapes run one at a time:
+   * two at once would both retire a restarted child's last counters, and count them twice.
+   */
+  gather(): Promise<Registry> {
+    const run = this.previous.then(() => this.gatherNow());
+    this.previous = run.catch(() => undefined);
+    return run;
+  }
+
+  private async gatherNow(): Promise<Registry> {
     const children = await Promise.all(this.slots().map((slot) => this.fromChild(slot)));
     const parts: MetricsSnapshot[] = [await registry.getMetricsAsJSON()];
     for (const part of children) parts.push(...part);
