@@ -18,6 +18,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ROOT } from './helpers/engine';
 import { DEPLOYMENTS, readManifests, readYaml, type Raw } from './helpers/deployments';
+import { unknownFieldFinder } from './helpers/k8s-fields';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
@@ -49,6 +50,21 @@ test('the Kubernetes schema check does catch mistakes', (t) => {
   const noImage = structuredClone(pod);
   noImage.spec.template.spec.containers[0].name = undefined;
   t.throws(() => validateManifest(noImage), { message: /required property name/ });
+});
+
+test('no field unknown to the Kubernetes API (as kubectl --validate=strict), and a misspelt one is caught', (t) => {
+  const unknownFields = unknownFieldFinder();
+  for (const file of ['sidecar.yaml', 'daemonset.yaml']) {
+    for (const doc of readManifests(file)) t.deepEqual(unknownFields(doc), [], `${file}: ${doc.kind} ${doc.metadata?.name}`);
+  }
+  const pod = readManifests('sidecar.yaml').find((d) => d.kind === 'Deployment')!;
+  const typo = structuredClone(pod);
+  typo.spec.template.spec.initContainers[0].readinessProbe.httpGet.pathh = '/readyz';
+  typo.spec.template.spec.containers[0].securityContext.runAsNonroot = true;
+  t.deepEqual(unknownFields(typo), [
+    'Deployment.spec.template.spec.initContainers[0].readinessProbe.httpGet.pathh',
+    'Deployment.spec.template.spec.containers[0].securityContext.runAsNonroot',
+  ]);
 });
 
 test('every container runs without privileges; only the DaemonSet\'s chown step is root, with CHOWN alone', (t) => {
