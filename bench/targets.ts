@@ -90,8 +90,10 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
   const ringDir = mkdtempSync(`/dev/shm/gs-${prefix}-rings-`);
   const port = await freePort();
   const configPath = join(dir, 'gophership.yaml');
+  // A free port for the metrics endpoint too: 9464 may be another engine's.
+  const config = { metrics: { listen: `127.0.0.1:${await freePort()}` }, ...configFor(dir, ringDir, port) };
   // JSON is YAML: no serializer needed.
-  writeFileSync(configPath, JSON.stringify(configFor(dir, ringDir, port), null, 2));
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
   const argv = [join(ROOT, GOPHERSHIP_BIN), 'run', '--config', configPath];
   // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
   const child = cgroup === undefined ? spawnNode(argv[0], argv.slice(1)) : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,7 +13,9 @@
  */
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
 import { createLogger, setLogLevel, type Logger } from './log';
+import { registry } from './metrics';
 import { dieWithParent } from './native';
+import { collectProcessMetrics } from './process-metrics';
 
 export interface ChildService {
   /** Graceful: finish what is in hand within graceMs. Called once. */
@@ -33,6 +35,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   if (process.ppid !== spec.supervisorPid) process.exit(1);
   setLogLevel(spec.config.log_level);
   const log = createLogger(`${spec.role}-${spec.index}`);
+  if (spec.config.metrics.enabled) collectProcessMetrics(`${spec.role}-${spec.index}`);
 
   process.on('uncaughtException', (err) => {
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });
@@ -59,6 +62,13 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
 
   process.on('message', (msg: SupervisorMessage) => {
     if (msg.type === 'shutdown') shutdown(msg.graceMs, 'supervisor');
+    else if (msg.type === 'metrics') {
+      // Unanswered, the supervisor's timeout applies and this child's last counters stand in.
+      registry.getMetricsAsJSON().then(
+        (metrics) => send({ type: 'metrics', id: msg.id, metrics }),
+        (err: unknown) => log.error('collecting metrics failed', { err }),
+      );
+    }
     else service?.onMessage?.(msg);
   });
   process.on('disconnect', () => shutdown(1000, 'supervisor gone'));

@@ -137,6 +137,17 @@ export interface Config {
   };
   exporters: ExporterConfig[];
   enrich: EnrichConfig;
+  metrics: {
+    /** false: no HTTP listener at all (no /metrics, /healthz, /readyz). */
+    enabled: boolean;
+    listen: { host: string; port: number };
+    /** Required to bind a non-loopback address: the endpoint is plaintext HTTP. */
+    insecure: boolean;
+    /** How long a scrape waits for each child's metrics before leaving it out. */
+    child_timeout_ms: number;
+    /** An ingest worker that refused a request for lack of room within this is not ready. */
+    refusing_window_ms: number;
+  };
   supervisor: {
     restart_backoff_min_ms: number;
     restart_backoff_max_ms: number;
@@ -169,7 +180,7 @@ export function loadConfig(path?: string): Config {
 }
 
 export function validateConfig(raw: unknown): Config {
-  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor']);
+  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
@@ -196,6 +207,8 @@ export function validateConfig(raw: unknown): Config {
   const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib']);
   const exportersRaw = root.exporters ?? [{ type: 'file' }];
   if (!Array.isArray(exportersRaw) || exportersRaw.length === 0) throw bad('a non-empty list of exporters', 'exporters', exportersRaw);
+
+  const metrics = parseMetrics(root.metrics);
 
   const supRaw = section(root.supervisor, 'supervisor', ['restart_backoff_min_ms', 'restart_backoff_max_ms', 'crash_loop_restarts', 'crash_loop_window_ms', 'shutdown_timeout_ms']);
 
@@ -236,6 +249,7 @@ export function validateConfig(raw: unknown): Config {
     },
     exporters: exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir)),
     enrich: parseEnrich(root.enrich),
+    metrics,
     supervisor: {
       restart_backoff_min_ms: int(supRaw, 'restart_backoff_min_ms', 'supervisor', 100, 1, 3_600_000),
       restart_backoff_max_ms: int(supRaw, 'restart_backoff_max_ms', 'supervisor', 30_000, 1, 3_600_000),
@@ -405,6 +419,27 @@ function bool(obj: Raw, key: string, path: string, dflt: boolean): boolean {
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'boolean') throw bad('true or false', join(path, key), v);
   return v;
+}
+
+function parseMetrics(raw: unknown): Config['metrics'] {
+  const obj = section(raw, 'metrics', ['enabled', 'listen', 'insecure', 'child_timeout_ms', 'refusing_window_ms']);
+  const listen = parseListen(obj.listen ?? '127.0.0.1:9464', 'metrics.listen');
+  if (listen.kind !== 'tcp') throw bad('"host:port" (an HTTP endpoint for Prometheus and probes)', 'metrics.listen', obj.listen);
+  const insecure = bool(obj, 'insecure', 'metrics', false);
+  if (!insecure && !isLoopback(listen.host)) {
+    throw new ConfigError(`metrics.listen ${formatListen(listen)} is not a loopback address; the endpoint is plaintext HTTP, so binding it elsewhere needs metrics.insecure: true`);
+  }
+  return {
+    enabled: bool(obj, 'enabled', 'metrics', true),
+    listen: { host: listen.host, port: listen.port },
+    insecure,
+    child_timeout_ms: int(obj, 'child_timeout_ms', 'metrics', 500, 10, 60_000),
+    refusing_window_ms: int(obj, 'refusing_window_ms', 'metrics', 10_000, 1000, 3_600_000),
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {

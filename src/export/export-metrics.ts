@@ -1,30 +1,121 @@
-/** The exporter process's counters, labelled by exporter name (`otlp_grpc[0]`). */
-import { Counter } from 'prom-client';
+/**
+ * The exporters' series: log records sent, failed, rejected by the downstream (partial
+ * success) and retried per exporter, requests dead-lettered, and how long an exporter takes a
+ * batch. Records are counted here, where they are prepared, never in ingest. Registered once
+ * per process, whatever the number of pipelines in it.
+ */
+import { Histogram } from 'prom-client';
 import { registry } from '../common/metrics';
+import { mirroredCounter } from '../common/mirrored-metrics';
+import type { ExportBatch, Exporter } from './exporter';
 
-export const exportMetrics = {
-  logRecords: new Counter({
-    name: 'gophership_export_log_records_total',
-    help: 'LogRecords the downstream accepted.',
-    labelNames: ['exporter'],
-    registers: [registry],
-  }),
-  rejectedLogRecords: new Counter({
-    name: 'gophership_export_rejected_log_records_total',
-    help: 'LogRecords the downstream refused in a partial success (rejected_log_records); not retried.',
-    labelNames: ['exporter'],
-    registers: [registry],
-  }),
-  retries: new Counter({
-    name: 'gophership_export_retries_total',
-    help: 'Requests sent again after a retryable failure.',
-    labelNames: ['exporter'],
-    registers: [registry],
-  }),
-  deadLettered: new Counter({
-    name: 'gophership_export_dead_lettered_requests_total',
-    help: 'Requests written to the dead-letter file because the downstream refused them for good.',
-    labelNames: ['exporter'],
-    registers: [registry],
-  }),
+interface ExporterCounts {
+  sent: number;
+  failed: number;
+  rejected: number;
+  retries: number;
+}
+
+/** Plain numbers bumped per batch; mirrored into the registry at scrape time. */
+export const exportCounts = {
+  /** Undecodable requests and requests a downstream refused for good. */
+  deadLetteredRequests: 0,
+  byExporter: new Map<string, ExporterCounts>(),
 };
+
+/** The counters of one exporter (by name, `otlp_grpc[0]`), for it to bump. */
+export function countsOf(exporter: string): ExporterCounts {
+  let counts = exportCounts.byExporter.get(exporter);
+  if (counts === undefined) exportCounts.byExporter.set(exporter, (counts = { sent: 0, failed: 0, rejected: 0, retries: 0 }));
+  return counts;
+}
+
+// From 100 µs (a small batch to a local file) to 30 s (a slow remote with retries).
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+let latency: Histogram<'exporter'> | undefined;
+
+function register(): Histogram<'exporter'> {
+  const each = (pick: keyof ExporterCounts) => (report: (labels: { exporter: string }, value: number) => void) =>
+    exportCounts.byExporter.forEach((c, exporter) => report({ exporter }, c[pick]));
+  mirroredCounter({
+    name: 'gophership_export_records_sent_total',
+    help: 'Log records an exporter took (written, or acknowledged downstream), by exporter.',
+    labelNames: ['exporter'],
+    read: each('sent'),
+  });
+  mirroredCounter({
+    name: 'gophership_export_records_failed_total',
+    help: 'Log records in batches an exporter failed to take; the batch stays in its ring and is retried.',
+    labelNames: ['exporter'],
+    read: each('failed'),
+  });
+  mirroredCounter({
+    name: 'gophership_export_records_rejected_total',
+    help: 'Log records a downstream refused within an accepted request (OTLP partial success, rejected_log_records); not retried.',
+    labelNames: ['exporter'],
+    read: each('rejected'),
+  });
+  mirroredCounter({
+    name: 'gophership_export_retries_total',
+    help: 'Requests sent again to a downstream after a retryable failure.',
+    labelNames: ['exporter'],
+    read: each('retries'),
+  });
+  mirroredCounter({
+    name: 'gophership_export_dead_lettered_requests_total',
+    help: 'Requests moved to the dead-letter file: undecodable, or refused by a downstream for good.',
+    read: (report) => report({}, exportCounts.deadLetteredRequests),
+  });
+  return new Histogram({
+    name: 'gophership_export_latency_seconds',
+    help: 'Time an exporter takes one batch, retries included, by exporter.',
+    labelNames: ['exporter'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+}
+
+/** Counts and times every batch given to `exporter`. */
+export class MeasuredExporter implements Exporter {
+  readonly name: string;
+  readonly decodes: boolean;
+  private readonly counts: ExporterCounts;
+  private readonly observe: (seconds: number) => void;
+
+  constructor(private readonly exporter: Exporter) {
+    latency ??= register();
+    this.name = exporter.name;
+    this.decodes = exporter.decodes;
+    this.counts = countsOf(exporter.name);
+    this.observe = latency.labels(exporter.name).observe;
+  }
+
+  async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {
+    const records = recordsIn(batch);
+    const started = performance.now();
+    try {
+      await this.exporter.export(batch, signal);
+      this.counts.sent += records;
+    } catch (err) {
+      this.counts.failed += records;
+      throw err;
+    } finally {
+      this.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  close(): void | Promise<void> {
+    return this.exporter.close();
+  }
+}
+
+function recordsIn(batch: ExportBatch): number {
+  let n = 0;
+  if (batch.decoded === null) {
+    for (const count of batch.logRecords) n += count;
+    return n;
+  }
+  for (const request of batch.decoded) for (const resource of request.resourceLogs) for (const scope of resource.scopeLogs) n += scope.logRecords.length;
+  return n;
+}

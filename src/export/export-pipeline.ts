@@ -22,6 +22,7 @@ import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { resourceSplicer } from './enrichment';
 import type { ExportBatch, Exporter } from './exporter';
+import { MeasuredExporter, exportCounts } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { OtlpExporter } from './otlp-exporter';
 import { OtlpGrpcTransport } from './otlp-grpc-transport';
@@ -60,7 +61,7 @@ export class ExportPipeline {
   ) {
     const own = (path: string): string => (config.export.processes > 1 ? perInstance(path, instance) : path);
     this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
-    this.exporters = config.exporters.map((e, i) => this.makeExporter(e, `${e.type}[${i}]`, own));
+    this.exporters = config.exporters.map((e, i) => new MeasuredExporter(this.makeExporter(e, `${e.type}[${i}]`, own)));
     this.splicer = resourceSplicer(config.enrich);
     this.decodes = this.exporters.some((e) => e.decodes);
     this.counts = this.exporters.some((e) => !e.decodes);
@@ -87,6 +88,7 @@ export class ExportPipeline {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
         this.deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
+        exportCounts.deadLetteredRequests++;
         this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
       }
     }

@@ -12,7 +12,7 @@ import type { OtlpGrpcExporterConfig, OtlpHttpExporterConfig } from '../common/c
 import { ExportRejectedError, ExportTooLargeError, ExportUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { countLogRecords, splitRequest } from '../common/otlp-wire-split';
-import { exportMetrics } from './export-metrics';
+import { countsOf, exportCounts } from './export-metrics';
 import type { DeadLetterRequest, ExportBatch, Exporter } from './exporter';
 import { backoffMs } from './retry-policy';
 
@@ -106,7 +106,7 @@ export class OtlpExporter implements Exporter {
           this.refuse(request, 'retries exhausted', err, source);
           return;
         }
-        exportMetrics.retries.inc({ exporter: this.name });
+        countsOf(this.name).retries++;
         this.log.warn('downstream unavailable; will retry', { exporter: this.name, err, attempt: attempt + 1, retryInMs: delay, serverDelay: err.retryAfterMs !== undefined });
         await sleep(delay, signal);
       }
@@ -126,9 +126,8 @@ export class OtlpExporter implements Exporter {
   }
 
   private acknowledged(logRecords: number, ack: ExportAck): void {
-    exportMetrics.logRecords.inc({ exporter: this.name }, logRecords - ack.rejectedLogRecords);
     if (ack.rejectedLogRecords === 0 && ack.errorMessage === '') return;
-    exportMetrics.rejectedLogRecords.inc({ exporter: this.name }, ack.rejectedLogRecords);
+    countsOf(this.name).rejected += ack.rejectedLogRecords;
     this.log.warn('downstream accepted a request in part', {
       code: 'GS_EXPORT_PARTIAL',
       exporter: this.name,
@@ -139,7 +138,7 @@ export class OtlpExporter implements Exporter {
   }
 
   private refuse(request: Uint8Array, reason: string, err: unknown, source: string): void {
-    exportMetrics.deadLettered.inc({ exporter: this.name });
+    exportCounts.deadLetteredRequests++;
     this.log.error('downstream refused a request; moved to the dead-letter file', { exporter: this.name, reason, err, source, bytes: request.byteLength });
     this.deadLetter(request, reason, err, `${this.name} ${source}`);
   }

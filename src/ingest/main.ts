@@ -9,19 +9,21 @@ import { runChild } from '../common/child-runtime';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
-import { ringPath } from '../common/ring-layout';
+import { ringPath, type RingColor } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
 import { InflightBudget } from './inflight-budget';
+import { IngestMetrics } from './ingest-metrics';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
+  const metrics = new IngestMetrics(config.metrics.refusing_window_ms);
   const bells: DoorbellSender[] = [];
-  const writerFor = (ring: Ring, path: string): RingWriter => {
+  const writerFor = (color: RingColor, ring: Ring, path: string): RingWriter => {
     const bell = new DoorbellSender(doorbellPath(path));
     bells.push(bell);
-    return ring.writer(() => bell.ring());
+    return metrics.writer(color, ring, () => bell.ring());
   };
   const greenPath = ringPath(config.rings.dir, 'green', index);
   const redPath = ringPath(config.rings.dir, 'red', index);
@@ -29,7 +31,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const redCommits = config.vault.sync === 'always' ? new CommitWaiter(redRing, commitBellPath(redPath)) : undefined;
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
   const onPivot = (latencyNs: bigint): void => log.info('pivot to red reached ingest', { latencyUs: Number(latencyNs / 1000n) });
-  const sink = new ZoneRouter(writerFor(attachRing(greenPath), greenPath), writerFor(redRing, redPath), zone, onPivot, redCommits);
+  const sink = new ZoneRouter(writerFor('green', attachRing(greenPath), greenPath), writerFor('red', redRing, redPath), zone, onPivot, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   const servers = await Promise.all(
@@ -43,6 +45,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         log,
       });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      metrics.addServer('otlp_grpc', server.counters);
       return server;
     }),
   );
@@ -52,6 +55,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();
+      metrics.close();
     },
   };
 });

@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec, type SupervisorMessage } from '../common/child-protocol';
+import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec, type MetricsSnapshot, type SupervisorMessage } from '../common/child-protocol';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { RestartPolicy } from './restart-policy';
@@ -24,8 +24,13 @@ export interface ChildSlotOptions {
 
 export class ChildSlot {
   readonly name: string;
+  readonly role: ChildRole;
   restarts = 0;
   private child: ChildProcess | undefined;
+  /** The incarnation that said `ready`; the slot is ready while it is the running one. */
+  private readyChild: ChildProcess | undefined;
+  private nextQueryId = 0;
+  private readonly metricsQueries = new Map<number, (metrics: MetricsSnapshot | undefined) => void>();
   private startedAt = 0;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -33,12 +38,36 @@ export class ChildSlot {
 
   constructor(private readonly o: ChildSlotOptions) {
     this.name = `${o.role}-${o.index}`;
+    this.role = o.role;
     const s = o.config.supervisor;
     this.policy = new RestartPolicy({ minMs: s.restart_backoff_min_ms, maxMs: s.restart_backoff_max_ms, loopRestarts: s.crash_loop_restarts, windowMs: s.crash_loop_window_ms });
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The child runs and has reported ready (an ingest worker: it listens). */
+  get ready(): boolean {
+    return this.child !== undefined && this.child === this.readyChild;
+  }
+
+  /**
+   * The child's registry (`registry.getMetricsAsJSON()`), or undefined when it is not
+   * running or does not answer within timeoutMs: a busy or stuck child never holds up a scrape.
+   */
+  metrics(timeoutMs: number): Promise<MetricsSnapshot | undefined> {
+    const id = ++this.nextQueryId;
+    if (!this.send({ type: 'metrics', id })) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(undefined), timeoutMs);
+      const answer = (metrics: MetricsSnapshot | undefined): void => {
+        clearTimeout(timer);
+        this.metricsQueries.delete(id);
+        resolve(metrics);
+      };
+      this.metricsQueries.set(id, answer);
+    });
   }
 
   /** Delivers a control message; false when the child is not running to receive it. */
@@ -68,7 +97,10 @@ export class ChildSlot {
     child.on('message', (msg: ChildMessage) => {
       if (msg.type === 'ready') {
         this.o.log.info('child ready', { child: this.name, childPid: child.pid, restarts: this.restarts });
+        this.readyChild = child;
         this.o.onReady?.();
+      } else if (msg.type === 'metrics') {
+        this.metricsQueries.get(msg.id)?.(msg.metrics);
       }
     });
     child.on('error', (err) => this.o.log.error('child process error', { child: this.name, err }));
@@ -78,6 +110,7 @@ export class ChildSlot {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
     this.child = undefined;
+    for (const answer of [...this.metricsQueries.values()]) answer(undefined);
     if (this.stopping) return;
     const now = Date.now();
     const { delayMs, crashLoop } = this.policy.onExit(now, now - this.startedAt);

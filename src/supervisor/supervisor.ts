@@ -11,6 +11,8 @@ import type { ChildRole } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
+import { startMetricsEndpoint } from './metrics-endpoint';
+import type { MetricsServer } from './metrics-server';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
@@ -26,6 +28,7 @@ export class Supervisor {
   private readonly exporters: ChildSlot[] = [];
   private readonly vault: ChildSlot[] = [];
   private listeners: UnixListeners | undefined;
+  private metrics: MetricsServer | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
   /** The zone, for the control plane; set once the rings exist. */
@@ -52,10 +55,16 @@ export class Supervisor {
     });
     // Decided before any child forks, so that every child starts in the right zone.
     this.zones.start();
+    this.metrics = await startMetricsEndpoint(config, {
+      slots: () => [...this.vault, ...this.exporters, ...this.ingest],
+      ingest: () => this.ingest,
+      stopping: () => this.stopping !== undefined,
+    }, log);
     this.listeners = await UnixListeners.open(config);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
+      await this.metrics?.close();
       return;
     }
 
@@ -106,6 +115,7 @@ export class Supervisor {
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
     this.listeners?.close();
     this.zones?.close();
+    await this.metrics?.close();
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
   }

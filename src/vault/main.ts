@@ -19,6 +19,7 @@ import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
 import { listSegments, recoverVault } from './vault-dir';
+import { VaultMetrics } from './vault-metrics';
 
 // Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
 const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
@@ -45,6 +46,7 @@ runChild(async ({ config }, log) => {
   // it, or the next replay would take them for done and delete them.
   let writer = openWriter(Math.max(recovered.lastSeq, readCursor(v.dir)));
   log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq: writer.lastSeq + 1, directIo: writer.directIo, sync: v.sync });
+  const metrics = new VaultMetrics(recovered, { diskBytes: () => writer.diskBytes, segments: () => listSegments(v.dir).length });
 
   const handle = (ring: string, batch: readonly RingRecord[]): void => {
     // All or nothing: a batch half-appended and then retried would be stored twice. So the
@@ -62,6 +64,7 @@ runChild(async ({ config }, log) => {
         if (!writer.append(record)) throw new VaultFullError('the vault filled up in the middle of a batch, past the space check');
       }
       writer.flush();
+      metrics.written(batch.length, records);
     } catch (err) {
       // Part of the batch may be staged or written: retrying in this process would store it
       // twice or on top of a failed writer. A fresh process recovers the segment and appends
@@ -92,6 +95,7 @@ runChild(async ({ config }, log) => {
     writer.close();
     writer = openWriter(writer.lastSeq);
     const beforeSeq = writer.lastSeq + 1;
+    metrics.replayStarted(listSegments(v.dir).filter((s) => s.firstSeq < beforeSeq).length);
     const summary = await replayOnline({
       dir: v.dir,
       ring: replayRing,
@@ -102,7 +106,11 @@ runChild(async ({ config }, log) => {
       signal: stopReplay.signal,
       zone: () => zone.zone(),
       // Credited as each segment goes, so a full vault takes Red traffic again during a long replay.
-      onSegmentDeleted: (bytes) => writer.releaseBytes(bytes),
+      onSegmentDeleted: (bytes) => {
+        writer.releaseBytes(bytes);
+        metrics.replaySegmentDone();
+      },
+      onProgress: (p) => metrics.replayProgress(p.records, p.bytes),
       log,
     });
     log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
@@ -120,6 +128,7 @@ runChild(async ({ config }, log) => {
         else log.error('replay failed; the cursor keeps what was exported', { err });
       })
       .finally(() => {
+        metrics.replayEnded();
         replaying = undefined;
       });
   };

@@ -12,7 +12,7 @@ import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { Zone } from '../common/zone-cell';
 import type { Ring, RingWriter } from '../common/ring';
-import { replayVault, type ReplaySummary } from './replayer';
+import { replayVault, type ReplayProgress, type ReplaySummary } from './replayer';
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
@@ -33,6 +33,8 @@ export interface OnlineReplayOptions {
   /** Red pauses the replay and Yellow slows it, so that it never adds to the pressure. */
   zone: () => Zone;
   onSegmentDeleted: (bytes: number) => void;
+  /** After every batch, with this replay's totals so far. */
+  onProgress?: (progress: ReplayProgress) => void;
   log: Logger;
 }
 
@@ -72,6 +74,7 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
       }
     },
     onProgress: (p) => {
+      o.onProgress?.(p);
       if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
       lastLog = p.elapsedMs;
       o.log.info('replay progress', { records: p.records, bytes: p.bytes, recordsPerSecond: Math.round(p.recordsPerSecond), cursor: p.cursor });

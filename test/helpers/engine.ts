@@ -23,6 +23,8 @@ export interface Engine {
   ringDir: string;
   grpcPort: number;
   grpcSocket: string;
+  /** The supervisor's HTTP endpoint (/metrics, /healthz, /readyz) on 127.0.0.1. */
+  metricsPort: number;
   outputPath: string;
   configPath: string;
   logs: LogLine[];
@@ -58,6 +60,7 @@ export async function startEngine(overrides: Record<string, unknown> = {}, optio
   const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
   const grpcPort = await freePort();
   const grpcSocket = join(dir, 'otlp-grpc.sock');
+  const metricsPort = await freePort();
   const outputPath = join(dir, 'out', 'logs.jsonl');
   const config = {
     data_dir: dir,
@@ -65,11 +68,12 @@ export async function startEngine(overrides: Record<string, unknown> = {}, optio
     rings: { dir: ringDir, green_bytes: 64 * 1024 * 1024 },
     exporters: [{ type: 'file', path: outputPath }],
     supervisor: { restart_backoff_min_ms: 50, shutdown_timeout_ms: 20_000 },
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
   };
   merge(config, overrides);
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
-  return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath }, options);
+  return launch({ dir, ringDir, grpcPort, grpcSocket, metricsPort, outputPath, configPath }, options);
 }
 
 /** Overrides replace values and lists, and merge into sections key by key. */
@@ -86,10 +90,10 @@ function isSection(value: unknown): value is Record<string, unknown> {
 }
 
 /** Where an engine keeps its files: fixed at the first start, reused by relaunch(). */
-type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'outputPath' | 'configPath'>;
+type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'metricsPort' | 'outputPath' | 'configPath'>;
 
 async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
-  const { dir, ringDir, grpcPort, grpcSocket, outputPath, configPath } = layout;
+  const { dir, ringDir, grpcPort, grpcSocket, metricsPort, outputPath, configPath } = layout;
   const argv = [process.execPath, GOPHERSHIP, 'run', '--config', configPath];
   // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
   const child =
@@ -130,6 +134,7 @@ async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
     ringDir,
     grpcPort,
     grpcSocket,
+    metricsPort,
     outputPath,
     configPath,
     logs,

@@ -1,0 +1,146 @@
+/**
+ * An ingest worker's series. Ingest never parses, so it counts requests and bytes, not log
+ * records (the exporters count those). Everything here mirrors plain numbers that the
+ * request path bumps (OtlpGrpcCounters, CountingRingWriter): a scrape copies them.
+ */
+import { mirroredCounter, mirroredGauge } from '../common/mirrored-metrics';
+import type { RecordKind } from '../common/record-kind';
+import { RingWriter, type Ring } from '../common/ring';
+import type { RingColor } from '../common/ring-layout';
+
+/** What every ingest protocol's server counts; OtlpGrpcCounters is one. */
+export interface ProtocolCounters {
+  acceptedRequests: number;
+  acceptedBytes: number;
+  /** Refusals by reason, camelCase (`ringFull` becomes the label `ring_full`). */
+  refused: Readonly<Record<string, number>>;
+  cancelled: number;
+}
+
+/**
+ * Refusals for lack of room: both rings full, or the worker's ingest.max_inflight_bytes
+ * reached. These, and only these, make a worker "refusing" for /readyz: the others are the
+ * client's fault and say nothing about the worker.
+ */
+export const CAPACITY_REFUSALS: readonly string[] = ['ringFull', 'overloaded'];
+
+/** How often a worker looks whether it refused for capacity: the resolution of "refusing". */
+const REFUSING_CHECK_MS = 1000;
+
+/** A ring writer that counts what it published, for green/red routing metrics. */
+export class CountingRingWriter extends RingWriter {
+  requests = 0;
+  bytes = 0;
+
+  constructor(ring: Ring, onPublishToSleeper?: () => void) {
+    super(ring, onPublishToSleeper);
+  }
+
+  override offer(kind: RecordKind, flags: number, chunks: readonly Uint8Array[], length: number, receivedMs?: number): boolean {
+    if (!super.offer(kind, flags, chunks, length, receivedMs)) return false;
+    this.requests++;
+    this.bytes += length;
+    return true;
+  }
+}
+
+export class IngestMetrics {
+  private readonly servers: Array<{ protocol: string; counters: ProtocolCounters }> = [];
+  private readonly writers = new Map<RingColor, CountingRingWriter>();
+  private capacityRefusals = 0;
+  private lastRefusalMs = -Infinity;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly refusingWindowMs: number) {
+    mirroredCounter({
+      name: 'gophership_ingest_accepted_requests_total',
+      help: 'Requests stored in a ring (green or red) and answered OK, by protocol.',
+      labelNames: ['protocol'],
+      read: (report) => this.eachProtocol((protocol, c) => report({ protocol }, c.acceptedRequests)),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_accepted_bytes_total',
+      help: 'Message bytes of accepted requests as received (compressed when the client compressed), by protocol.',
+      labelNames: ['protocol'],
+      read: (report) => this.eachProtocol((protocol, c) => report({ protocol }, c.acceptedBytes)),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_refused_requests_total',
+      help: 'Requests refused, by protocol and reason (ring_full and overloaded are retryable).',
+      labelNames: ['protocol', 'reason'],
+      read: (report) =>
+        this.eachProtocol((protocol, c) => {
+          for (const [reason, n] of Object.entries(c.refused)) report({ protocol, reason: snakeCase(reason) }, n);
+        }),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_cancelled_requests_total',
+      help: 'Requests that ended before an answer (client reset or disconnect), by protocol.',
+      labelNames: ['protocol'],
+      read: (report) => this.eachProtocol((protocol, c) => report({ protocol }, c.cancelled)),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_routed_requests_total',
+      help: 'Requests written to a ring, by ring color: green to the exporters, red to the vault.',
+      labelNames: ['ring'],
+      read: (report) => this.writers.forEach((w, ring) => report({ ring }, w.requests)),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_routed_bytes_total',
+      help: 'Request bytes written to a ring, by ring color.',
+      labelNames: ['ring'],
+      read: (report) => this.writers.forEach((w, ring) => report({ ring }, w.bytes)),
+    });
+    mirroredGauge({
+      name: 'gophership_ingest_refusing',
+      help: 'Ingest workers that refused a request for lack of room within metrics.refusing_window_ms (summed over workers).',
+      read: (report) => report({}, this.refusing() ? 1 : 0),
+    });
+    this.timer = setInterval(() => this.checkRefusals(), REFUSING_CHECK_MS).unref();
+  }
+
+  addServer(protocol: string, counters: ProtocolCounters): void {
+    this.servers.push({ protocol, counters });
+  }
+
+  writer(color: RingColor, ring: Ring, onPublishToSleeper?: () => void): CountingRingWriter {
+    const writer = new CountingRingWriter(ring, onPublishToSleeper);
+    this.writers.set(color, writer);
+    return writer;
+  }
+
+  /** Refused a request for lack of room within the window (seen at REFUSING_CHECK_MS resolution). */
+  refusing(): boolean {
+    this.checkRefusals();
+    return performance.now() - this.lastRefusalMs < this.refusingWindowMs;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private checkRefusals(): void {
+    let n = 0;
+    for (const { counters } of this.servers) for (const reason of CAPACITY_REFUSALS) n += counters.refused[reason] ?? 0;
+    if (n > this.capacityRefusals) this.lastRefusalMs = performance.now();
+    this.capacityRefusals = n;
+  }
+
+  /** One report per protocol, summed over that protocol's servers (TCP and Unix listeners). */
+  private eachProtocol(visit: (protocol: string, c: ProtocolCounters) => void): void {
+    const sums = new Map<string, { acceptedRequests: number; acceptedBytes: number; refused: Record<string, number>; cancelled: number }>();
+    for (const { protocol, counters } of this.servers) {
+      const sum = sums.get(protocol) ?? { acceptedRequests: 0, acceptedBytes: 0, refused: {}, cancelled: 0 };
+      sum.acceptedRequests += counters.acceptedRequests;
+      sum.acceptedBytes += counters.acceptedBytes;
+      sum.cancelled += counters.cancelled;
+      for (const [reason, n] of Object.entries(counters.refused)) sum.refused[reason] = (sum.refused[reason] ?? 0) + n;
+      sums.set(protocol, sum);
+    }
+    sums.forEach((c, protocol) => visit(protocol, c));
+  }
+}
+
+function snakeCase(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

@@ -1,0 +1,135 @@
+/**
+ * The engine configurations in deployments/ are valid, and agree with the memory, ports and
+ * paths that their systemd unit, Kubernetes manifests and Compose file give them.
+ */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { validateConfig, type Config } from '../src/common/config';
+import { DEPLOYMENTS, binaryBytes, k8sBytes, readManifests, readYaml, withoutPendingKeys, type Raw } from './helpers/deployments';
+
+/** What one process may take at rest: measured 60-65 MiB RSS idle (gophership_process_resident_memory_bytes); twice that as a budget. */
+const PROCESS_BUDGET = 128 * 1024 * 1024;
+
+interface Sample {
+  name: string;
+  raw: Raw;
+  config: Config;
+}
+
+function sample(name: string, raw: Raw): Sample {
+  return { name, raw, config: validateConfig(withoutPendingKeys(raw)) };
+}
+
+function configMapSample(file: string): Sample {
+  const map = readManifests(file).find((d) => d.kind === 'ConfigMap');
+  return sample(file, parse(map!.data['gophership.yaml'] as string) as Raw);
+}
+
+/** Shared memory of the rings: each worker's green and red ring, and the replay ring (green size). */
+function ringBytes(c: Config): number {
+  return c.ingest.workers * (c.rings.green_bytes + c.rings.red_bytes) + c.rings.green_bytes;
+}
+
+/** Rings plus every process's budget stay below the Yellow threshold, so an idle engine is Green. */
+function assertFitsBelowYellow(t: import('ava').ExecutionContext, s: Sample, limit: number): void {
+  const processes = s.config.ingest.workers + s.config.export.processes + 2;
+  const atRest = ringBytes(s.config) + processes * PROCESS_BUDGET;
+  const yellow = s.raw.zones.yellow as number;
+  t.true(atRest < yellow * limit, `${s.name}: ${atRest} bytes at rest must stay below zones.yellow ${yellow} x ${limit}`);
+  t.true((s.raw.zones.red as number) > yellow && (s.raw.zones.recover as number) < yellow, `${s.name}: recover < yellow < red`);
+}
+
+test('systemd: the sample configuration is valid and fits the unit\'s MemoryMax and directories', (t) => {
+  const s = sample('gophership.yaml', readYaml('gophership.yaml'));
+  const unit = readFileSync(join(DEPLOYMENTS, 'gophership.service'), 'utf8');
+  const setting = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
+  assertFitsBelowYellow(t, s, binaryBytes(setting('MemoryMax')!));
+  t.true(s.config.data_dir.startsWith(`/var/lib/${setting('StateDirectory')}`), 'data_dir is the StateDirectory');
+  t.true(s.config.rings.dir.startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
+  t.is(setting('RuntimeDirectoryPreserve'), 'yes', 'the rings outlive a restart');
+  t.deepEqual(s.config.metrics.listen, { host: '127.0.0.1', port: 9464 });
+  t.regex(setting('ExecStart')!, /run --config \/etc\/gophership\/gophership\.yaml$/);
+  t.true(binaryBytes(setting('TimeoutStopSec')!.replace(/s$/, '')) * 1000 > 2 * s.config.supervisor.shutdown_timeout_ms, 'TimeoutStopSec covers both shutdown stages');
+  for (const hardening of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'ProtectHome=yes', 'Restart=on-failure', 'KillMode=mixed', 'CapabilityBoundingSet=']) {
+    t.true(unit.split('\n').includes(hardening), hardening);
+  }
+});
+
+test('sidecar: configuration valid, rings fit the memory emptyDir and the limit, probes on the metrics port, socket shared', (t) => {
+  const s = configMapSample('sidecar.yaml');
+  const pod = readManifests('sidecar.yaml').find((d) => d.kind === 'Deployment')!.spec.template.spec;
+  const sidecar = (pod.initContainers as Raw[]).find((c) => c.name === 'gophership')!;
+  const app = (pod.containers as Raw[]).find((c) => c.name === 'app')!;
+  t.is(sidecar.restartPolicy, 'Always', 'a native sidecar');
+  assertFitsBelowYellow(t, s, k8sBytes(sidecar.resources.limits.memory));
+  const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, '/dev/shm'))!;
+  t.is(shm.emptyDir.medium, 'Memory');
+  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config), 'the memory emptyDir holds every ring');
+  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  assertProbes(t, sidecar, s.config);
+
+  const socket = s.config.ingest.otlp_grpc.listen.find((l) => l.kind === 'unix');
+  t.true(socket !== undefined && socket.kind === 'unix');
+  const socketDir = socket!.kind === 'unix' ? socket!.path.replace(/\/[^/]+$/, '') : '';
+  t.is(mountOf(app, socketDir), mountOf(sidecar, socketDir), 'app and sidecar mount the socket directory from one volume');
+  t.not(mountOf(app, socketDir), undefined);
+  t.true(app.env.some((e: Raw) => e.value === `unix://${socket!.kind === 'unix' ? socket!.path : ''}`), 'the app is pointed at the socket');
+  t.is(pod.securityContext.runAsGroup, pod.securityContext.fsGroup, 'one group for both containers: the socket is 0660');
+  t.true(pod.terminationGracePeriodSeconds * 1000 > 2 * s.config.supervisor.shutdown_timeout_ms);
+  t.true(k8sBytes((pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, s.config.data_dir))!.emptyDir.sizeLimit) > s.config.vault.max_bytes, 'the data emptyDir holds a full vault');
+});
+
+test('daemonset: configuration valid, hostPort to the OTLP listener, downward API, no API rights, memory sized', (t) => {
+  const s = configMapSample('daemonset.yaml');
+  const docs = readManifests('daemonset.yaml');
+  const pod = docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
+  const c = (pod.containers as Raw[]).find((x) => x.name === 'gophership')!;
+  assertFitsBelowYellow(t, s, k8sBytes(c.resources.limits.memory));
+  const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, '/dev/shm'))!;
+  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config));
+  assertProbes(t, c, s.config);
+
+  const otlp = (c.ports as Raw[]).find((p) => p.name === 'otlp-grpc')!;
+  t.is(otlp.hostPort, 4317);
+  t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && l.host === '0.0.0.0' && l.port === otlp.containerPort), 'ingest listens on the hostPort\'s container port');
+  const fieldOf = (name: string): string | undefined => (c.env as Raw[]).find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+  t.is(fieldOf('K8S_POD_NAME'), 'metadata.name');
+  t.is(fieldOf('K8S_NAMESPACE_NAME'), 'metadata.namespace');
+  t.is(fieldOf('K8S_NODE_NAME'), 'spec.nodeName');
+  const vault = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, s.config.vault.dir))!;
+  t.is(vault.hostPath.path, '/var/lib/gophership', 'the vault is on the node (hostPath)');
+  t.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+
+  t.is(pod.serviceAccountName, 'gophership');
+  t.false(pod.automountServiceAccountToken);
+  t.deepEqual(docs.filter((d) => /Role/.test(d.kind)).map((d) => d.kind), [], 'no Role or binding: the account has no rights');
+});
+
+test('compose: the configuration is valid and fits the container\'s memory and /dev/shm', (t) => {
+  const s = sample('compose/gophership.yaml', readYaml('compose/gophership.yaml'));
+  const compose = readYaml('docker-compose.yaml');
+  const svc = compose.services.gophership;
+  assertFitsBelowYellow(t, s, binaryBytes(svc.mem_limit));
+  t.true(binaryBytes(svc.shm_size) >= ringBytes(s.config));
+  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  const prometheus = parse(readFileSync(join(DEPLOYMENTS, 'compose/prometheus.yml'), 'utf8')) as Raw;
+  t.deepEqual(prometheus.scrape_configs[0].static_configs[0].targets, [`gophership:${s.config.metrics.listen.port}`]);
+  t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && compose.services['log-producer'].environment.OTLP_ENDPOINT === `http://gophership:${l.port}`));
+});
+
+/** The name of the volume mounted at `path` or at a parent of it. */
+function mountOf(container: Raw, path: string): string | undefined {
+  return (container.volumeMounts as Raw[]).find((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`))?.name;
+}
+
+function assertProbes(t: import('ava').ExecutionContext, c: Raw, config: Config): void {
+  const metricsPort = (c.ports as Raw[]).find((p) => p.name === 'metrics')!;
+  t.is(metricsPort.containerPort, config.metrics.listen.port);
+  t.is(config.metrics.listen.host, '0.0.0.0', 'the kubelet probes the Pod IP');
+  t.is(c.livenessProbe.httpGet.path, '/healthz');
+  t.is(c.readinessProbe.httpGet.path, '/readyz');
+  t.is(c.livenessProbe.httpGet.port, 'metrics');
+  t.is(c.readinessProbe.httpGet.port, 'metrics');
+}
