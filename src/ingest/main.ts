@@ -15,6 +15,7 @@ import { InflightBudget } from './inflight-budget';
 import { IngestMetrics } from './ingest-metrics';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
+import { observePivot } from './pivot-metrics';
 import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
@@ -30,7 +31,10 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const redRing = attachRing(redPath);
   const redCommits = config.vault.sync === 'always' ? new CommitWaiter(redRing, commitBellPath(redPath)) : undefined;
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
-  const onPivot = (latencyNs: bigint): void => log.info('pivot to red reached ingest', { latencyUs: Number(latencyNs / 1000n) });
+  const onPivot = (latencyNs: bigint): void => {
+    observePivot(latencyNs);
+    log.info('pivot to red reached ingest', { latencyUs: Number(latencyNs / 1000n) });
+  };
   const sink = new ZoneRouter(writerFor('green', attachRing(greenPath), greenPath), writerFor('red', redRing, redPath), zone, onPivot, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);

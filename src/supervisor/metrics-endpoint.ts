@@ -11,12 +11,15 @@ import { checkReadiness } from './health-readiness';
 import { MetricsGatherer } from './metrics-gather';
 import { MetricsServer } from './metrics-server';
 import { registerSupervisorMetrics } from './supervisor-metrics';
+import { registerZoneMetrics } from './zone-metrics';
+import type { ZoneMonitor } from './zone-monitor';
 
 export interface EngineView {
   /** Every child slot, in a stable order. */
   slots(): readonly ChildSlot[];
   ingest(): readonly ChildSlot[];
   stopping(): boolean;
+  zones: ZoneMonitor;
 }
 
 /** Call after the rings exist. */
@@ -25,6 +28,7 @@ export async function startMetricsEndpoint(config: Config, engine: EngineView, l
   if (!m.enabled) return undefined;
   collectProcessMetrics('supervisor');
   registerSupervisorMetrics(config, engine.slots);
+  registerZoneMetrics(engine.zones);
   const gatherer = new MetricsGatherer(engine.slots, m.child_timeout_ms);
   const server = await MetricsServer.listen(
     m.listen.host,

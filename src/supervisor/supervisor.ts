@@ -45,7 +45,7 @@ export class Supervisor {
     makeDirs(config.data_dir, 0o700);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
-    this.zones = new ZoneMonitor({
+    const zones = new ZoneMonitor({
       zones: config.zones,
       cell: new ZoneCell(zoneCellPath(config.rings.dir)),
       memory: detectMemorySource(),
@@ -53,12 +53,14 @@ export class Supervisor {
       pids: () => [...this.ingest, ...this.exporters, ...this.vault].flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
       log,
     });
+    this.zones = zones;
     // Decided before any child forks, so that every child starts in the right zone.
-    this.zones.start();
+    zones.start();
     this.metrics = await startMetricsEndpoint(config, {
       slots: () => [...this.vault, ...this.exporters, ...this.ingest],
       ingest: () => this.ingest,
       stopping: () => this.stopping !== undefined,
+      zones,
     }, log);
     this.listeners = await UnixListeners.open(config);
     // A signal while the listeners opened has run the shutdown already: fork nothing.

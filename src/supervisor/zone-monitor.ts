@@ -38,6 +38,8 @@ export class ZoneMonitor implements ZoneControl {
   private treeReadAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** Zone changes so far, by "from>to". */
+  readonly transitions = new Map<string, number>();
 
   constructor(private readonly o: ZoneMonitorOptions) {
     this.policy = new ZonePolicy(o.zones);
@@ -140,6 +142,8 @@ export class ZoneMonitor implements ZoneControl {
     this.decision = next;
     this.o.cell.publish(next.zone, next.causes, decidedAt);
     if (next.zone === previous.zone) return;
+    const key = `${previous.zone}>${next.zone}`;
+    this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
     const i = this.inputs;
     this.o.log.info('zone changed', {
       zone: next.zone,
