@@ -1,0 +1,48 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { startEngine, scratchDir } from './helpers/engine';
+import { gsCtl } from './helpers/gs-ctl';
+import { countVaultIds } from './helpers/output';
+import { sdkSender } from './helpers/otel-sdk';
+
+/** ramfs refuses O_DIRECT (EINVAL), as some FUSE and network filesystems do; only root can mount it. */
+function mountRamfs(): string | undefined {
+  const dir = scratchDir('test-ramfs-');
+  try {
+    execFileSync('mount', ['-t', 'ramfs', 'none', dir], { stdio: 'pipe' });
+    return dir;
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+test('a vault on a filesystem that refuses O_DIRECT says so once, writes buffered, and loses nothing', async (t) => {
+  const vaultDir = mountRamfs();
+  if (vaultDir === undefined) {
+    t.log('skipped: cannot mount ramfs here (root is needed)');
+    t.pass();
+    return;
+  }
+  t.teardown(() => {
+    execFileSync('umount', [vaultDir]);
+    rmSync(vaultDir, { recursive: true, force: true });
+  });
+  const engine = await startEngine({ zones: { force: 'red' }, vault: { dir: vaultDir, segment_bytes: 1024 * 1024 } });
+  t.teardown(() => engine.cleanup());
+  const total = 20_000;
+  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
+  for (let i = 0; i < total; i++) sender.emit(`ramfs-${i}`);
+  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
+  await sender.shutdown();
+  t.is(await engine.stop(), 0);
+
+  const refusals = engine.logs.filter((l) => l.msg.startsWith('the filesystem refuses O_DIRECT'));
+  t.is(refusals.length, 1, 'said once, not per segment');
+  const vault = countVaultIds(vaultDir);
+  t.is(vault.size, total, 'every record is in the vault');
+  t.true([...vault.values()].every((n) => n === 1));
+  const verify = await gsCtl('vault', 'verify', vaultDir);
+  t.is(verify.code, 0, verify.stdout + verify.stderr);
+});
