@@ -47,7 +47,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     log.info('shutting down', { reason, graceMs });
     closing = (service?.close(graceMs) ?? Promise.resolve()).then(
       () => {
-        send({ type: 'drained' });
+        sendToSupervisor({ type: 'drained' });
         process.exit(0);
       },
       (err: unknown) => {
@@ -66,7 +66,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   start(spec, log).then(
     (s) => {
       service = s;
-      send({ type: 'ready' });
+      sendToSupervisor({ type: 'ready' });
     },
     (err: unknown) => {
       log.error('failed to start', { err });
@@ -75,6 +75,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   );
 }
 
-function send(msg: ChildMessage): void {
+/** Tells the supervisor something; dropped when the IPC channel is gone (the supervisor too). */
+export function sendToSupervisor(msg: ChildMessage): void {
   if (process.connected) process.send?.(msg);
 }

@@ -52,6 +52,8 @@ export class RingDrain {
     private readonly handle: BatchHandler,
     private readonly log: Logger,
     private readonly limits: BatchLimits,
+    /** Told of each failed batch (after it is logged), e.g. to report the last error. */
+    private readonly onFailure?: (ring: string, err: unknown) => void,
   ) {
     this.sources = [...ringPaths].map(([name, path]) => ({
       name,
@@ -118,6 +120,7 @@ export class RingDrain {
         source.retryAt = now + delay;
         nextRetry = Math.min(nextRetry, source.retryAt);
         this.log.error('handling a batch failed; the same records will be retried', { ring: source.name, err, retryInMs: delay });
+        this.onFailure?.(source.name, err);
       }
     }
     if (moved || !ready.every((s) => s.reader.prepareToSleep())) {

@@ -4,7 +4,8 @@
  * exporter has the batch, so an exporter killed mid-batch is succeeded by one that starts
  * again at the first record not yet handled.
  */
-import { runChild } from '../common/child-runtime';
+import { runChild, sendToSupervisor } from '../common/child-runtime';
+import { GopherShipError } from '../common/errors';
 import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
@@ -21,7 +22,10 @@ runChild(async ({ index, config }, log) => {
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays.
   if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS);
+  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS, (ring, err) => {
+    const code = err instanceof GopherShipError ? `${err.code}: ` : '';
+    sendToSupervisor({ type: 'export-error', error: `${ring}: ${code}${(err as Error).message}` });
+  });
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e) => `${e.type}:${e.path}`) });
   return {

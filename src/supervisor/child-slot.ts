@@ -20,6 +20,8 @@ export interface ChildSlotOptions {
   fds: ReadonlyMap<string, number>;
   log: Logger;
   onReady?: () => void;
+  /** Any message other than `ready` (progress, stats, errors for the control plane). */
+  onMessage?: (msg: ChildMessage) => void;
 }
 
 export class ChildSlot {
@@ -39,6 +41,19 @@ export class ChildSlot {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  get role(): ChildRole {
+    return this.o.role;
+  }
+
+  get index(): number {
+    return this.o.index;
+  }
+
+  /** How long the running incarnation has been up; 0 while none runs. */
+  get uptimeMs(): number {
+    return this.child === undefined ? 0 : Date.now() - this.startedAt;
   }
 
   /** Delivers a control message; false when the child is not running to receive it. */
@@ -66,7 +81,7 @@ export class ChildSlot {
       if (msg.type === 'ready') {
         this.o.log.info('child ready', { child: this.name, childPid: child.pid, restarts: this.restarts });
         this.o.onReady?.();
-      }
+      } else this.o.onMessage?.(msg);
     });
     child.on('error', (err) => this.o.log.error('child process error', { child: this.name, err }));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));

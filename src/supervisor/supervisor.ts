@@ -7,28 +7,45 @@
  */
 import { makeDirs } from '../common/make-dirs';
 import { join } from 'node:path';
-import type { ChildRole } from '../common/child-protocol';
+import type { ChildRole, SupervisorMessage } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
+import { ControlServer } from './control-server';
+import { ControlService, type ControlledEngine } from './control-service';
+import type { ZoneControl } from './zone-control';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 
 const CHILD_DIR = join(__dirname, '..');
 
-export class Supervisor {
+export class Supervisor implements ControlledEngine {
   private readonly ingest: ChildSlot[] = [];
   private readonly exporters: ChildSlot[] = [];
   private readonly vault: ChildSlot[] = [];
   private listeners: UnixListeners | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
+  private childrenStopped: Promise<void> | undefined;
+  private controlServer: ControlServer | undefined;
+  private readonly control: ControlService;
+  private resolveStopped!: () => void;
+  /** Resolves once the engine has stopped, whoever asked (a signal, `gs-ctl drain`). */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-  ) {}
+    /** The pressure monitor; without it the control plane answers zone requests "not available". */
+    zone?: ZoneControl,
+  ) {
+    this.control = new ControlService(config, this, log, zone);
+  }
+
+  setZoneControl(zone: ZoneControl | undefined): void {
+    this.control.setZoneControl(zone);
+  }
 
   /** Resolves when every ingest worker is listening. */
   async start(): Promise<void> {
@@ -37,9 +54,11 @@ export class Supervisor {
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
     this.listeners = await UnixListeners.open(config);
+    this.controlServer = await ControlServer.open(config, this.control, log);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
+      await this.controlServer.close();
       return;
     }
 
@@ -65,16 +84,34 @@ export class Supervisor {
       workers: config.ingest.workers,
       exporters: config.export.processes,
       data_dir: config.data_dir,
+      control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
     });
   }
 
-  /** Asks the vault to replay into the exporters while the engine runs. */
-  requestReplay(): boolean {
-    const sent = this.vault[0]?.send({ type: 'replay' }) ?? false;
-    this.log.info(sent ? 'replay requested from the vault' : 'replay not requested: the vault is not running');
-    return sent;
+  children(): readonly ChildSlot[] {
+    return [...this.ingest, ...this.exporters, ...this.vault];
   }
 
+  sendToVault(msg: SupervisorMessage): boolean {
+    return this.vault[0]?.send(msg) ?? false;
+  }
+
+  get draining(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  drainChildren(): Promise<void> {
+    void this.stop();
+    return this.childrenStopped!;
+  }
+
+  /** SIGHUP: ingest workers and the control plane read their certificates and keys again. */
+  reloadTls(): void {
+    for (const slot of this.ingest) slot.send({ type: 'reload-tls' });
+    this.controlServer?.reloadTls();
+  }
+
+  /** Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -82,18 +119,28 @@ export class Supervisor {
 
   private async shutdown(): Promise<void> {
     const started = Date.now();
+    this.childrenStopped = this.stopChildren();
+    await this.childrenStopped;
+    // After the children, so that a drain's caller gets its report.
+    await this.controlServer?.close();
+    this.listeners?.close();
+    this.pidFile?.release();
+    this.log.info('stopped', { tookMs: Date.now() - started });
+    this.resolveStopped();
+  }
+
+  private async stopChildren(): Promise<void> {
+    const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
     await Promise.all(this.ingest.map((s) => s.stop(grace)));
     this.log.info('stopping: exporters and the vault empty the rings');
     const left = Math.max(1000, grace - (Date.now() - started));
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
-    this.listeners?.close();
-    this.pidFile?.release();
-    this.log.info('stopped', { tookMs: Date.now() - started });
   }
 
   private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
-    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady });
+    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(`${role}-${index}`, msg);
+    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady, onMessage });
   }
 }

@@ -5,15 +5,17 @@
  * succeeded by one that recovers the segments, truncates a torn tail, and appends again from
  * the first record not yet committed.
  */
-import { runChild } from '../common/child-runtime';
+import type { ReplayState } from '../common/child-protocol';
+import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
-import { VaultFullError } from '../common/errors';
+import { GopherShipError, VaultFullError } from '../common/errors';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
 import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
 import { replayOnline } from './online-replay';
+import type { ReplayProgress } from './replayer';
 import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
@@ -28,6 +30,8 @@ const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
 const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 // A roll pads the closing segment to the write alignment (4 KiB by default).
 const ROLL_PADDING_BYTES = 4096;
+// How often the supervisor hears the vault's size, for `gs-ctl status`.
+const STATS_EVERY_MS = 1000;
 
 function bytesOf(dir: string): number {
   return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
@@ -80,7 +84,15 @@ runChild(async ({ config }, log) => {
   const replayWriter = replayRing.writer(() => replayBell.ring());
   const replayCommitted = new CommitWaiter(replayRing, commitBellPath(replayPath));
   let replaying: Promise<void> | undefined;
-  const stopReplay = new AbortController();
+  let stopReplay = new AbortController();
+  // Every record above the cursor is waiting for a replay (seqs are consecutive).
+  let cursor = readCursor(v.dir);
+  const sendStats = (): void => sendToSupervisor({ type: 'vault-stats', bytes: writer.diskBytes, records: Math.max(0, writer.lastSeq - cursor) });
+  const statsTimer = setInterval(sendStats, STATS_EVERY_MS).unref();
+  const sendReplay = (state: ReplayState['state'], p: ReplayProgress, error?: string): void => {
+    cursor = Math.max(cursor, p.cursor);
+    sendToSupervisor({ type: 'replay-progress', replay: { state, records: p.records, bytes: p.bytes, cursor: p.cursor, recordsPerSecond: p.recordsPerSecond, elapsedMs: p.elapsedMs, error } });
+  };
 
   const replay = async (): Promise<void> => {
     // Close the segment being written, so that every record so far is in a closed segment
@@ -99,20 +111,35 @@ runChild(async ({ config }, log) => {
       // Credited as each segment goes, so a full vault takes Red traffic again during a long replay.
       onSegmentDeleted: (bytes) => writer.releaseBytes(bytes),
       log,
+      onProgress: (p) => sendReplay('running', p),
     });
-    log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
+    sendReplay(summary.completed ? 'done' : 'stopped', summary);
+    sendStats();
+    log.info(summary.completed ? 'replay done' : 'replay stopped', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
   };
 
   return {
     onMessage(msg) {
+      if (msg.type === 'replay-stop') {
+        if (replaying !== undefined) log.info('replay stop requested');
+        stopReplay.abort();
+        return;
+      }
       if (msg.type !== 'replay') return;
       if (replaying !== undefined) {
         log.info('replay already running');
         return;
       }
       log.info('replay starting', { dir: v.dir });
+      stopReplay = new AbortController();
+      const startedMs = performance.now();
+      sendReplay('running', { records: 0, bytes: 0, skipped: 0, cursor, elapsedMs: 0, recordsPerSecond: 0, etaSeconds: null });
       replaying = replay()
-        .catch((err: unknown) => log.error('replay failed; the cursor keeps what was exported', { err }))
+        .catch((err: unknown) => {
+          log.error('replay failed; the cursor keeps what was exported', { err });
+          const reason = `${err instanceof GopherShipError ? `${err.code}: ` : ''}${(err as Error).message}`;
+          sendReplay('failed', { records: 0, bytes: 0, skipped: 0, cursor, elapsedMs: performance.now() - startedMs, recordsPerSecond: 0, etaSeconds: null }, reason);
+        })
         .finally(() => {
           replaying = undefined;
         });
@@ -122,6 +149,7 @@ runChild(async ({ config }, log) => {
       await drain.untilIdle();
       drain.close();
       clearInterval(syncTimer);
+      clearInterval(statsTimer);
       writer.close();
       replayCommitted.close();
       replayBell.close();

@@ -10,7 +10,7 @@ import type { CommitWaiter } from '../common/commit-waiter';
 import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { Ring, RingWriter } from '../common/ring';
-import { replayVault, type ReplaySummary } from './replayer';
+import { replayVault, type ReplayProgress, type ReplaySummary } from './replayer';
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
@@ -26,6 +26,8 @@ export interface OnlineReplayOptions {
   signal: AbortSignal;
   onSegmentDeleted: (bytes: number) => void;
   log: Logger;
+  /** At most once a second, beside the log line: the supervisor shows it to gs-ctl. */
+  onProgress: (progress: ReplayProgress) => void;
 }
 
 export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummary> {
@@ -54,6 +56,7 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
       if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
       lastLog = p.elapsedMs;
       o.log.info('replay progress', { records: p.records, bytes: p.bytes, recordsPerSecond: Math.round(p.recordsPerSecond), cursor: p.cursor });
+      o.onProgress(p);
     },
   });
 }
