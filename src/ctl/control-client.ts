@@ -4,7 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { resolve } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import { CONTROL_SERVICE, type ControlMethod } from '../common/control-proto';
 
 /** gs-ctl's exit codes, the same for every command (each --help repeats them). */
@@ -54,7 +56,10 @@ export class ControlConnection {
     return new Promise<T>((resolvePromise, reject) => {
       fn(request, { deadline }, (err: grpc.ServiceError | null, response: T) => {
         if (err === null) resolvePromise(response);
-        else reject(this.failure(err));
+        else if (err.code === grpc.status.UNAVAILABLE && !this.target.addr.startsWith('unix:')) {
+          // grpc-js says only "Failed to connect": a connection of our own learns why.
+          void diagnose(this.target).then((why) => reject(new CallFailure(`cannot reach the engine at ${this.target.addr}: ${why}`, EXIT.UNREACHABLE)));
+        } else reject(this.failure(err));
       });
     });
   }
@@ -71,7 +76,7 @@ export class ControlConnection {
         return new CallFailure(`refused by ${where}: ${err.details}`, EXIT.DENIED);
       case grpc.status.UNAVAILABLE:
       case grpc.status.DEADLINE_EXCEEDED:
-        return new CallFailure(`cannot reach the engine at ${where}: ${oneLine(err.details)}${this.target.tls === undefined && !where.startsWith('unix:') ? ' (a TCP control listener needs --tls)' : ''}`, EXIT.UNREACHABLE);
+        return new CallFailure(`cannot reach the engine at ${where}: ${oneLine(err.details)}`, EXIT.UNREACHABLE);
       case grpc.status.UNIMPLEMENTED:
         return new CallFailure(`${where} does not serve the GopherShip control plane: ${err.details}`, EXIT.UNREACHABLE);
       default:
@@ -80,10 +85,39 @@ export class ControlConnection {
   }
 }
 
+/** How long the diagnosing connection waits for the engine to hang up on it. */
+const DIAGNOSE_MS = 2000;
+
+/** Why a TCP connection fails, in one line: refused, handshake error, or hung up on after it. */
+function diagnose(target: ControlTarget): Promise<string> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target.addr)!;
+  const [host, port] = [m[1], Number(m[2])];
+  return new Promise((done) => {
+    const timer = setTimeout(() => finish(plain ? 'it does not answer as a plaintext gRPC server; the TCP control listener needs --tls, --cert, --key and --ca' : 'the TLS connection stays up but gRPC did not get through'), DIAGNOSE_MS);
+    const plain = target.tls === undefined;
+    const socket = plain
+      ? connectTcp({ host, port })
+      : connectTls({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, ALPNProtocols: ['h2'], ca: readFileSync(target.tls!.ca), cert: readFileSync(target.tls!.cert), key: readFileSync(target.tls!.key) });
+    function finish(why: string): void {
+      clearTimeout(timer);
+      socket.destroy();
+      done(why);
+    }
+    socket.once('error', (err) => finish(`${(err as NodeJS.ErrnoException).code ?? 'error'}: ${oneLine(err.message)}`));
+    socket.once('close', () => finish(plain ? 'the engine closed the connection (a TLS listener? add --tls, --cert, --key and --ca)' : 'the engine closed the connection after the TLS handshake: it did not accept this client certificate (signed by another CA, expired, or not for client use)'));
+    // A TLS listener answers plaintext HTTP/2 with nothing readable; sending the preface makes it hang up.
+    if (plain) socket.once('connect', () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+  });
+}
+
 function grpcTarget(addr: string): string {
   return addr.startsWith('unix:') ? `unix:${resolve(addr.slice(5))}` : addr;
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/^No connection established\. Last error: (?:Error: )?/, '')
+    .replace(/\.? ?Resolution note:.*$/, '')
+    .trim();
 }

@@ -11,6 +11,7 @@ import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
 import { ringPath } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
+import { TlsReloader, tlsServerOptions } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { ZoneRouter } from './zone-router';
@@ -30,6 +31,8 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const sink = new ZoneRouter(writerFor(attachRing(greenPath), greenPath), writerFor(redRing, redPath), () => forcedRed, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
+  // TLS on the TCP listeners; a Unix socket is local, guarded by its file mode.
+  const tls = grpc.tls === null ? undefined : tlsServerOptions(grpc.tls);
   const servers = await Promise.all(
     grpc.listen.map(async (addr) => {
       const server = createOtlpGrpcServer({
@@ -39,14 +42,20 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         windowBytes: grpc.window_bytes,
         inflight,
         log,
+        tls: addr.kind === 'tcp' ? tls : undefined,
       });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: forcedRed ? 'red (forced)' : 'green' });
+  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), tls: grpc.tls !== null, zone: forcedRed ? 'red (forced)' : 'green' });
+  const reloader = grpc.tls === null ? undefined : new TlsReloader(grpc.tls, servers.filter((_, i) => grpc.listen[i].kind === 'tcp'), log, 'otlp_grpc');
   return {
+    onMessage(msg) {
+      if (msg.type === 'reload-tls') reloader?.reload('SIGHUP');
+    },
     async close(graceMs) {
+      reloader?.close();
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();
