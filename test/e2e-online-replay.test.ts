@@ -1,36 +1,75 @@
 import test from 'ava';
 import { join } from 'node:path';
+import type { EngineStatusMessage } from '../src/common/control-proto';
 import { countIds, countVaultIds } from './helpers/output';
-import { startEngine } from './helpers/engine';
+import { startEngine, type Engine } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
 import { sdkSender } from './helpers/otel-sdk';
 
-test('gs-ctl replay --online: the running engine replays its vault through its exporters, each record once', async (t) => {
+/** Each exported batch (of batchSize records) is one request, so one vault record. */
+async function vaultSome(engine: Engine, prefix: string, total: number, batchSize?: number): Promise<void> {
+  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`, batchSize);
+  for (let i = 0; i < total; i++) sender.emit(`${prefix}-${i}`);
+  const sent = await sender.flush();
+  await sender.shutdown();
+  if (sent.delivered !== total) throw new Error(`only ${sent.delivered} of ${total} delivered`);
+}
+
+async function status(engine: Engine): Promise<EngineStatusMessage> {
+  const run = await gsCtl('status', '--config', engine.configPath, '--json');
+  if (run.code !== 0) throw new Error(run.stderr);
+  return JSON.parse(run.stdout) as EngineStatusMessage;
+}
+
+test('gs-ctl replay --online: the running engine replays its vault through its exporters, each record once, and gs-ctl follows it to the end', async (t) => {
   const engine = await startEngine({ zones: { force: 'red' }, vault: { segment_bytes: 1024 * 1024 } });
   t.teardown(() => engine.cleanup());
   const total = 20_000;
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < total; i++) sender.emit(`on-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  await vaultSome(engine, 'on', total);
+  await engine.waitForLog((l) => l.msg === 'child ready' && l.child === 'vault-0');
 
-  const request = await gsCtl('replay', '--config', engine.configPath, '--online');
-  t.is(request.code, 0, request.stderr);
-  const done = await engine.waitForLog((l) => l.msg === 'replay done');
-  t.true((done.records as number) > 0, 'vault records (one per request) were replayed');
+  const run = await gsCtl('replay', '--online', '--config', engine.configPath, '--json');
+  t.is(run.code, 0, run.stderr);
+  const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { done: boolean; state: string; records: number };
+  t.true(summary.done);
+  t.true(summary.records > 0, 'vault records (one per request) were replayed');
   const out = countIds(engine.outputPath);
   const wrong = [];
   for (let i = 0; i < total; i++) if (out.get(`on-${i}`) !== 1) wrong.push(i);
   t.deepEqual(wrong.slice(0, 10), [], 'every vaulted record is exported exactly once while the engine runs');
   t.is(countVaultIds(join(engine.dir, 'vault')).size, 0, 'replayed segments are deleted');
+
+  const after = await status(engine);
+  t.is(after.replay.state, 'done');
+  t.is(after.replay.records, summary.records);
+  t.is(after.vault.records, 0, 'nothing left to replay');
   t.is(await engine.stop(), 0);
 });
 
-test('gs-ctl replay --online with no engine running says so and exits 1', async (t) => {
+test('gs-ctl replay --online --detach starts, --stop stops at a batch boundary, and status shows both', async (t) => {
+  // One record a second: the replay is still running when the stop arrives.
+  const engine = await startEngine({ zones: { force: 'red' }, vault: { segment_bytes: 1024 * 1024, replay_records_per_second: 1 } });
+  t.teardown(() => engine.cleanup());
+  await vaultSome(engine, 'st', 500, 5);
+
+  const start = await gsCtl('replay', '--online', '--detach', '--config', engine.configPath, '--json');
+  t.is(start.code, 0, start.stderr);
+  t.is((JSON.parse(start.stdout) as { state: string }).state, 'running');
+  t.is((await status(engine)).replay.state, 'running');
+
+  const stop = await gsCtl('replay', '--stop', '--config', engine.configPath);
+  t.is(stop.code, 0, stop.stderr);
+  await engine.waitForLog((l) => l.msg === 'replay stopped');
+  const stopped = await status(engine);
+  t.is(stopped.replay.state, 'stopped');
+  t.true(stopped.vault.records > 0, 'what was not replayed stays in the vault');
+});
+
+test('gs-ctl replay --online with no engine running says so and exits 3', async (t) => {
   const engine = await startEngine();
   t.teardown(() => engine.cleanup());
   t.is(await engine.stop(), 0);
   const run = await gsCtl('replay', '--config', engine.configPath, '--online');
-  t.is(run.code, 1);
-  t.regex(run.stderr, /no running engine to ask/);
+  t.is(run.code, 3);
+  t.regex(run.stderr, /^gs-ctl replay: cannot reach the engine at unix:\S+control\.sock: connect ENOENT/);
 });
