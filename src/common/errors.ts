@@ -180,10 +180,3 @@ export class ControlDeniedError extends GopherShipError {
     super('GS_CONTROL_DENIED', message);
   }
 }
-
-/** gs-ctl could not reach the control plane: no socket, refused, or the TLS handshake failed. */
-export class ControlConnectError extends GopherShipError {
-  constructor(message: string) {
-    super('GS_CONTROL_CONNECT', message);
-  }
-}
