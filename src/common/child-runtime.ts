@@ -38,7 +38,8 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });
     process.exit(1);
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+  // SIGHUP too: the supervisor forwards what it means (reload certificates) over IPC.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
   let service: ChildService | undefined;
   let closing: Promise<void> | undefined;
