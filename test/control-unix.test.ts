@@ -113,6 +113,23 @@ test('gs-ctl drain flushes the rings, reports, and the engine exits 0 with every
   t.deepEqual(missing, []);
 });
 
+test('gs-ctl status shows an exporter\'s backlog and its last error', async (t) => {
+  // /dev/full fails every write with ENOSPC: the batch stays in the ring and is retried.
+  const engine = await startEngine({ exporters: [{ type: 'file', path: '/dev/full' }], supervisor: { shutdown_timeout_ms: 500 } });
+  t.teardown(() => engine.cleanup());
+  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
+  sender.emit('stuck');
+  t.deepEqual(await sender.flush(), { delivered: 1, failed: 0 });
+  await sender.shutdown();
+  await engine.waitForLog((l) => l.msg === 'handling a batch failed; the same records will be retried');
+  const run = await gsCtl('status', '--config', engine.configPath, '--json');
+  t.is(run.code, 0, run.stderr);
+  const [exporter] = (JSON.parse(run.stdout) as EngineStatusMessage).exporters;
+  t.true(exporter.backlog_bytes > 0, 'the record waits in the green ring');
+  t.regex(exporter.last_error, /^green-\d: GS_SINK_IO: cannot append \d+ bytes to \/dev\/full: ENOSPC/);
+  t.true(exporter.last_error_ms > 0);
+});
+
 test('gs-ctl with no engine at the address exits 3 with a one-line reason', async (t) => {
   const run = await gsCtl('status', '--addr', `unix:${join(tmpdir(), 'gs-no-such-engine.sock')}`);
   t.is(run.code, 3);
