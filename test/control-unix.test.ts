@@ -46,6 +46,13 @@ test('gs-ctl status over the Unix socket shows children, rings, vault, replay an
   t.is(mode(engine.dir), 0o700, 'data_dir is the engine user\'s alone');
   t.is(mode(join(engine.dir, 'control.sock')), 0o660);
   t.is(mode(engine.grpcSocket), 0o660);
+
+  t.is(await engine.stop(), 0);
+  chmodSync(engine.dir, 0o770);
+  const again = await engine.relaunch();
+  t.teardown(() => again.stop());
+  const warned = await again.waitForLog((l) => l.msg.startsWith('data_dir is writable by its group or by others'));
+  t.is(warned.mode, '770');
 });
 
 test('gs-ctl zone without a pressure monitor fails with exit 1 and says why', async (t) => {

@@ -6,6 +6,7 @@
  * in-flight requests), and only then are the exporters asked to empty the rings and exit.
  */
 import { makeDirs } from '../common/make-dirs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildRole, SupervisorMessage } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
@@ -51,6 +52,7 @@ export class Supervisor implements ControlledEngine {
   async start(): Promise<void> {
     const { config, log } = this;
     makeDirs(config.data_dir, 0o700);
+    warnIfWritableByOthers(config.data_dir, log);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
     this.listeners = await UnixListeners.open(config);
@@ -143,4 +145,13 @@ export class Supervisor implements ControlledEngine {
     const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(`${role}-${index}`, msg);
     return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady, onMessage });
   }
+}
+
+/**
+ * data_dir holds the sockets and the pid file: whoever may write the directory may replace
+ * them. An existing directory keeps its mode (it may be shared on purpose), but it is said.
+ */
+function warnIfWritableByOthers(dir: string, log: Logger): void {
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o022) !== 0) log.warn('data_dir is writable by its group or by others, who could replace its sockets; chmod it to 0700', { data_dir: dir, mode: mode.toString(8) });
 }

@@ -89,6 +89,7 @@ runChild(async ({ config }, log) => {
   let cursor = readCursor(v.dir);
   const sendStats = (): void => sendToSupervisor({ type: 'vault-stats', bytes: writer.diskBytes, records: Math.max(0, writer.lastSeq - cursor) });
   const statsTimer = setInterval(sendStats, STATS_EVERY_MS).unref();
+  sendStats();
   const sendReplay = (state: ReplayState['state'], p: ReplayProgress, error?: string): void => {
     cursor = Math.max(cursor, p.cursor);
     sendToSupervisor({ type: 'replay-progress', replay: { state, records: p.records, bytes: p.bytes, cursor: p.cursor, recordsPerSecond: p.recordsPerSecond, elapsedMs: p.elapsedMs, error } });
