@@ -4,10 +4,10 @@ import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { TlsReloader, tlsServerOptions } from '../src/common/tls-context';
-import { parseTlsConfig } from '../src/common/tls-config';
+import { parseTlsConfig, type TlsConfig } from '../src/common/tls-config';
 import { createLogger } from '../src/common/log';
-import { EXPORT_LOGS_PATH, createOtlpGrpcServer } from '../src/ingest/otlp-grpc-server';
-import { makePki } from './helpers/certs';
+import { EXPORT_LOGS_PATH, createOtlpGrpcServer, type OtlpGrpcServer } from '../src/ingest/otlp-grpc-server';
+import { makePki, type TestPki } from './helpers/certs';
 import { scratchDir, startEngine } from './helpers/engine';
 import { tlsProbe } from './helpers/tls-probe';
 
@@ -31,13 +31,29 @@ function exportOne(session: ClientHttp2Session, id: string): Promise<string | un
   });
 }
 
-test('SIGHUP and a changed file reload the ingest certificate without dropping an established connection', async (t) => {
-  const dir = scratchDir('test-tls-reload-');
+type Teardown = { teardown(fn: () => unknown): void };
+
+/** A test PKI, plus a copy of the server certificate and key that a test may overwrite. */
+function pkiWithLiveFiles(t: Teardown, prefix: string): { pki: TestPki; live: { cert: string; key: string } } {
+  const dir = scratchDir(prefix);
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const pki = makePki(dir);
   const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
   copyFileSync(pki.server.cert, live.cert);
   copyFileSync(pki.server.key, live.key);
+  return { pki, live };
+}
+
+/** The ingest server alone, in this process, on a free port; its sink takes everything. */
+async function ingestServer(t: Teardown, tls: TlsConfig): Promise<{ server: OtlpGrpcServer; port: number }> {
+  const server = createOtlpGrpcServer({ sink: { offer: () => true }, maxMessageBytes: 1024 * 1024, maxConcurrentStreams: 10, windowBytes: 65535, tls: tlsServerOptions(tls) });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => server.close(0));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+test('SIGHUP and a changed file reload the ingest certificate without dropping an established connection', async (t) => {
+  const { pki, live } = pkiWithLiveFiles(t, 'test-tls-reload-');
   const engine = await startEngine({ ingest: { otlp_grpc: { tls: { ...live, ca: pki.ca } } } });
   t.teardown(() => engine.cleanup());
 
@@ -62,31 +78,17 @@ test('SIGHUP and a changed file reload the ingest certificate without dropping a
 });
 
 test('min_version 1.2, configured explicitly, lets a TLS 1.2 client in', async (t) => {
-  const dir = scratchDir('test-tls12-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const pki = makePki(dir);
-  const tls = parseTlsConfig({ ...pki.server, ca: pki.ca, min_version: 1.2 }, 'test.tls');
+  const { pki, live } = pkiWithLiveFiles(t, 'test-tls12-');
+  const tls = parseTlsConfig({ ...live, ca: pki.ca, min_version: 1.2 }, 'test.tls');
   t.is(tls.min_version, '1.2');
-  const sink = { offer: () => true };
-  const server = createOtlpGrpcServer({ sink, maxMessageBytes: 1024 * 1024, maxConcurrentStreams: 10, windowBytes: 65535, tls: tlsServerOptions(tls) });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => server.close(0));
-  const port = (server.address() as { port: number }).port;
+  const { port } = await ingestServer(t, tls);
   t.like(await tlsProbe({ port, ca: pki.ca, ...pki.client, maxVersion: 'TLSv1.2' }), { accepted: true });
 });
 
-test('a reload that fails keeps the previous certificate in use and says so', async (t) => {
-  const dir = scratchDir('test-tls-bad-reload-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const pki = makePki(dir);
-  const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
-  copyFileSync(pki.server.cert, live.cert);
-  copyFileSync(pki.server.key, live.key);
+test('a reload that fails keeps the previous certificate in use', async (t) => {
+  const { pki, live } = pkiWithLiveFiles(t, 'test-tls-bad-reload-');
   const tls = parseTlsConfig({ ...live, ca: pki.ca }, 'test.tls');
-  const server = createOtlpGrpcServer({ sink: { offer: () => true }, maxMessageBytes: 1024 * 1024, maxConcurrentStreams: 10, windowBytes: 65535, tls: tlsServerOptions(tls) });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => server.close(0));
-  const port = (server.address() as { port: number }).port;
+  const { server, port } = await ingestServer(t, tls);
   const before = await tlsProbe({ port, ca: pki.ca, ...pki.client });
 
   // A key that does not belong to the certificate: setSecureContext refuses it.
