@@ -84,7 +84,8 @@ function tlsArgs(pki: TestPki, client = pki.client, ca = pki.ca): string[] {
 
 test('control: gs-ctl over mTLS TCP gets the status', async (t) => {
   const { pki, engine, controlPort } = t.context;
-  const run = await gsCtl('status', '--json', ...tlsArgs(pki), '--addr', `localhost:${controlPort}`);
+  // The options before the command, as operators write it.
+  const run = await gsCtl(...tlsArgs(pki), '--addr', `localhost:${controlPort}`, '--json', 'status');
   t.is(run.code, 0, run.stderr);
   t.is((JSON.parse(run.stdout) as EngineStatusMessage).pid, engine.process.pid!);
 });

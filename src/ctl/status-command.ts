@@ -12,8 +12,9 @@ export class StatusCommand extends EngineCommand {
       Asks the engine's control plane. Shows the zone with its pressure inputs and
       thresholds (or why there is none), each child's pid, uptime and restarts, the fill of
       every ring, the vault's bytes and records not yet replayed, the online replay, and each
-      exporter's backlog (bytes in its green rings) and last error. \`--json\` prints the
-      EngineStatus message of proto/gophership/control/v1/control.proto, snake_case.
+      exporter's backlog (bytes in its green rings, and for export-0 the replay ring) and
+      its last error. \`--json\` prints the EngineStatus message of
+      proto/gophership/control/v1/control.proto, snake_case.
       ${EXIT_CODES_HELP}
     `,
     examples: [
