@@ -73,3 +73,22 @@ test('gs-ctl replay --online with no engine running says so and exits 3', async 
   t.is(run.code, 3);
   t.regex(run.stderr, /^gs-ctl replay: cannot reach the engine at unix:\S+control\.sock: connect ENOENT/);
 });
+
+test('a vault killed during an online replay: status says the replay failed and counts the restart', async (t) => {
+  const engine = await startEngine({ zones: { force: 'red' }, vault: { segment_bytes: 1024 * 1024, replay_records_per_second: 1 } });
+  t.teardown(() => engine.cleanup());
+  await vaultSome(engine, 'kv', 200, 5);
+  const start = await gsCtl('replay', '--online', '--detach', '--config', engine.configPath);
+  t.is(start.code, 0, start.stderr);
+  await engine.waitForLog((l) => l.msg === 'replay progress');
+
+  const killed = await engine.childPid('vault-0');
+  process.kill(killed, 'SIGKILL');
+  await engine.waitForLog((l) => l.msg === 'child ready' && l.child === 'vault-0' && l.childPid !== killed);
+  const after = await status(engine);
+  t.is(after.replay.state, 'failed');
+  t.regex(after.replay.error, /the vault process restarted during the replay/);
+  const vault = after.children.find((c) => c.name === 'vault-0')!;
+  t.is(vault.restarts, 1);
+  t.not(vault.pid, killed);
+});

@@ -53,6 +53,12 @@ export class ControlService {
     else if (msg.type === 'export-error') this.exportErrors.set(child, { error: msg.error, atMs: Date.now() });
   }
 
+  /** A child (re)started. A vault that restarts has lost the replay it was running. */
+  onChildReady(child: string): void {
+    if (child !== 'vault-0' || this.replay.state !== 'running') return;
+    this.replay = { ...this.replay, state: 'failed', error: 'the vault process restarted during the replay; run the replay again to resume at the cursor' };
+  }
+
   status(): EngineStatusMessage {
     let zone: ZoneStatusMessage | null = null;
     let zoneError = '';

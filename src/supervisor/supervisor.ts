@@ -142,8 +142,13 @@ export class Supervisor implements ControlledEngine {
   }
 
   private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
-    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(`${role}-${index}`, msg);
-    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady, onMessage });
+    const name = `${role}-${index}`;
+    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(name, msg);
+    const ready = (): void => {
+      this.control.onChildReady(name);
+      onReady?.();
+    };
+    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady: ready, onMessage });
   }
 }
 
