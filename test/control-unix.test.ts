@@ -46,6 +46,9 @@ test('gs-ctl status over the Unix socket shows children, rings, vault, replay an
   t.is(mode(engine.dir), 0o700, 'data_dir is the engine user\'s alone');
   t.is(mode(join(engine.dir, 'control.sock')), 0o660);
   t.is(mode(engine.grpcSocket), 0o660);
+  t.is(mode(join(engine.dir, 'vault')), 0o700);
+  t.is(mode(join(engine.ringDir, 'green-0.ring')), 0o600);
+  t.is(mode(join(engine.dir, 'gophership.pid')), 0o600);
 
   t.is(await engine.stop(), 0);
   chmodSync(engine.dir, 0o770);
