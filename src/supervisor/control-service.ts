@@ -82,10 +82,6 @@ export class ControlService {
     };
   }
 
-  zoneStatus(): ZoneStatusMessage {
-    return zoneStatusMessage(this.zone);
-  }
-
   setZone(mode: string): ZoneStatusMessage {
     const status = setZoneMode(this.zone, mode);
     this.log.info('zone mode set by the control plane', { mode });

@@ -7,7 +7,7 @@ import type { ZoneStatusMessage } from '../common/control-proto';
 import { ControlUnavailableError, InvalidArgumentError } from '../common/errors';
 import type { ZoneControl, ZoneMode, ZoneStatus } from './zone-control';
 
-export const ZONE_MODES: readonly ZoneMode[] = ['auto', 'green', 'yellow', 'red'];
+const ZONE_MODES: readonly ZoneMode[] = ['auto', 'green', 'yellow', 'red'];
 
 const NO_MONITOR = 'zone monitor not available: this engine runs no pressure monitor, so the zone cannot be read or set';
 
