@@ -25,7 +25,7 @@ const MAX_RATE = 100_000_000;
 export class ReplayCommand extends EngineCommand {
   static override paths = [['replay']];
   static override usage = Command.Usage({
-    description: 'Replay the raw vault into the configured exporters while the engine is stopped.',
+    description: 'Replay the raw vault into the configured exporters: here with the engine stopped, or by the running engine (--online).',
     details: `
       Recovers the vault first (cuts off torn tails a crash left), then exports every record
       above the replay cursor (\`<vault>/replay-cursor.json\`) in sequence order, in batches,
@@ -74,7 +74,7 @@ export class ReplayCommand extends EngineCommand {
     if (this.stop) return this.withEngine((engine, timeoutMs) => stopOnlineReplay(engine, timeoutMs, this));
     if (this.online) return this.withEngine((engine, timeoutMs) => followOnlineReplay(engine, timeoutMs, this.detach, this));
     if (this.configPath === undefined) return this.usageError('an offline replay needs --config (or add --online to ask the running engine)');
-    if (this.detach) return this.usageError('--detach goes with --online');
+    if (this.detach || this.addr !== undefined || this.tls) return this.usageError('--detach, --addr and --tls go with --online or --stop');
     let config: Config;
     try {
       config = loadConfig(this.configPath);
