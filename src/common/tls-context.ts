@@ -4,7 +4,7 @@
  * `setSecureContext`, which applies to new handshakes only: established connections stay up.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from './log';
 import type { TlsConfig } from './tls-config';
 
@@ -28,6 +28,19 @@ export function tlsServerOptions(tls: TlsConfig): TlsOptions {
     rejectUnauthorized: tls.client_auth === 'require',
     ALPNProtocols: ['h2'],
   };
+}
+
+/**
+ * `client_auth: request`: a client may come without a certificate, but one it presents must
+ * verify. Node's rejectUnauthorized is all or nothing, so the check is made once the
+ * handshake is done: a presented certificate that failed verification closes the connection.
+ */
+export function refuseUnverifiedCertificates(server: TlsServer, log: Logger): void {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.authorized || Object.keys(socket.getPeerCertificate()).length === 0) return;
+    log.debug('tls client certificate refused', { remote: socket.remoteAddress, reason: socket.authorizationError });
+    socket.destroy();
+  });
 }
 
 export interface ReloadableServer {

@@ -25,6 +25,7 @@ import { describe, ListenError } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { encodeRetryableStatus } from '../common/otlp-proto';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
+import { refuseUnverifiedCertificates } from '../common/tls-context';
 import { removeStaleSocket } from '../common/unix-socket';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
@@ -125,6 +126,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   const server: Http2Server | Http2SecureServer = options.tls === undefined ? createServer({ settings }) : createSecureServer({ ...options.tls, settings });
   if (options.tls !== undefined) {
     server.on('tlsClientError', (err, socket) => log.debug('otlp grpc tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
+    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as Http2SecureServer, log);
   }
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);

@@ -98,3 +98,12 @@ test('a reload that fails keeps the previous certificate in use', async (t) => {
   reloader.reload('test');
   t.deepEqual(await tlsProbe({ port, ca: pki.ca, ...pki.client }), before);
 });
+
+test('client_auth request: a client without a certificate comes in, one with a certificate that does not verify does not', async (t) => {
+  const { pki, live } = pkiWithLiveFiles(t, 'test-tls-request-');
+  const { port } = await ingestServer(t, parseTlsConfig({ ...live, ca: pki.ca, client_auth: 'request' }, 'test.tls'));
+  t.like(await tlsProbe({ port, ca: pki.ca }), { accepted: true });
+  t.like(await tlsProbe({ port, ca: pki.ca, ...pki.client }), { accepted: true });
+  t.like(await tlsProbe({ port, ca: pki.ca, ...pki.foreignClient }), { accepted: false });
+  t.like(await tlsProbe({ port, ca: pki.ca, ...pki.expiredClient }), { accepted: false });
+});
