@@ -20,13 +20,16 @@ export function secureContextOptions(tls: TlsConfig): SecureContextOptions {
   };
 }
 
-/** Everything a server needs: the context, client-certificate policy, and ALPN for HTTP/2. */
-export function tlsServerOptions(tls: TlsConfig): TlsOptions {
+/**
+ * Everything a server needs: the context, client-certificate policy, and ALPN (gRPC: `h2`;
+ * an HTTP/1.1 listener adds `http/1.1`; a plain TCP protocol passes none).
+ */
+export function tlsServerOptions(tls: TlsConfig, alpn: readonly string[] = ['h2']): TlsOptions {
   return {
     ...secureContextOptions(tls),
     requestCert: tls.client_auth !== 'none',
     rejectUnauthorized: tls.client_auth === 'require',
-    ALPNProtocols: ['h2'],
+    ...(alpn.length === 0 ? {} : { ALPNProtocols: [...alpn] }),
   };
 }
 
