@@ -41,7 +41,7 @@ test('gs-ctl status over the Unix socket shows children, rings, vault, replay an
 
   const text = await gsCtl('status', '--config', engine.configPath);
   t.is(text.code, 0);
-  t.regex(text.stdout, /^ {2}vault-0 +pid \d+, up \d+s, 0 restarts$/m);
+  t.regex(text.stdout, /^ {2}vault-0 +pid \d+, up [\dhms]+, 0 restarts$/m);
 
   t.is(mode(engine.dir), 0o700, 'data_dir is the engine user\'s alone');
   t.is(mode(join(engine.dir, 'control.sock')), 0o660);
