@@ -41,7 +41,8 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });
     process.exit(1);
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+  // SIGHUP too: the supervisor forwards what it means (reload certificates) over IPC.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
   let service: ChildService | undefined;
   let closing: Promise<void> | undefined;
@@ -50,7 +51,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     log.info('shutting down', { reason, graceMs });
     closing = (service?.close(graceMs) ?? Promise.resolve()).then(
       () => {
-        send({ type: 'drained' });
+        sendToSupervisor({ type: 'drained' });
         process.exit(0);
       },
       (err: unknown) => {
@@ -65,18 +66,17 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
     else if (msg.type === 'metrics') {
       // Unanswered, the supervisor's timeout applies and this child's last counters stand in.
       registry.getMetricsAsJSON().then(
-        (metrics) => send({ type: 'metrics', id: msg.id, metrics }),
+        (metrics) => sendToSupervisor({ type: 'metrics', id: msg.id, metrics }),
         (err: unknown) => log.error('collecting metrics failed', { err }),
       );
-    }
-    else service?.onMessage?.(msg);
+    } else service?.onMessage?.(msg);
   });
   process.on('disconnect', () => shutdown(1000, 'supervisor gone'));
 
   start(spec, log).then(
     (s) => {
       service = s;
-      send({ type: 'ready' });
+      sendToSupervisor({ type: 'ready' });
     },
     (err: unknown) => {
       log.error('failed to start', { err });
@@ -85,6 +85,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   );
 }
 
-function send(msg: ChildMessage): void {
+/** Tells the supervisor something; dropped when the IPC channel is gone (the supervisor too). */
+export function sendToSupervisor(msg: ChildMessage): void {
   if (process.connected) process.send?.(msg);
 }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, describe } from './errors';
+import { parseTlsConfig, type TlsConfig } from './tls-config';
 
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -91,6 +92,10 @@ export interface Config {
       listen: ListenAddress[];
       max_concurrent_streams: number;
       window_bytes: number;
+      /** On the TCP listeners; null: plaintext. */
+      tls: TlsConfig | null;
+      /** Plaintext on a non-loopback address is refused unless this is set. */
+      insecure: boolean;
     };
   };
   rings: {
@@ -155,6 +160,13 @@ export interface Config {
     crash_loop_window_ms: number;
     shutdown_timeout_ms: number;
   };
+  control: {
+    /** The Unix socket of the control plane; callers are checked by SO_PEERCRED. */
+    socket: string;
+    allowed_uids: number[];
+    /** The mTLS TCP listener; null: off. */
+    tcp: { listen: ListenAddress & { kind: 'tcp' }; tls: TlsConfig } | null;
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -180,15 +192,18 @@ export function loadConfig(path?: string): Config {
 }
 
 export function validateConfig(raw: unknown): Config {
-  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics']);
+  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics', 'control']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
   const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc']);
-  const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes']);
+  const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
   const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
   if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
   const listen = listenRaw.map((entry, i) => parseListen(entry, `ingest.otlp_grpc.listen[${i}]`));
+  const grpcTls = grpcRaw.tls === undefined || grpcRaw.tls === null ? null : parseTlsConfig(grpcRaw.tls, 'ingest.otlp_grpc.tls');
+  const grpcInsecure = bool(grpcRaw, 'insecure', 'ingest.otlp_grpc', false);
+  checkPlaintextListeners(listen, 'ingest.otlp_grpc', grpcTls !== null, grpcInsecure);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -224,6 +239,8 @@ export function validateConfig(raw: unknown): Config {
         listen,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
         window_bytes: int(grpcRaw, 'window_bytes', 'ingest.otlp_grpc', 4 * MiB, 65535, 256 * MiB),
+        tls: grpcTls,
+        insecure: grpcInsecure,
       },
     },
     rings: {
@@ -257,6 +274,7 @@ export function validateConfig(raw: unknown): Config {
       crash_loop_window_ms: int(supRaw, 'crash_loop_window_ms', 'supervisor', 60_000, 1000, 3_600_000),
       shutdown_timeout_ms: int(supRaw, 'shutdown_timeout_ms', 'supervisor', 10_000, 100, 600_000),
     },
+    control: parseControl(root.control, dataDir),
   };
 }
 
@@ -284,6 +302,41 @@ function parseZones(raw: Raw): Config['zones'] {
     if (zones[calm] > zones[busy]) throw new ConfigError(`zones.${calm} (${zones[calm]}) must not be above zones.${busy} (${zones[busy]})`);
   }
   return zones;
+}
+
+function parseControl(raw: unknown, dataDir: string): Config['control'] {
+  const obj = section(raw, 'control', ['socket', 'allowed_uids', 'tcp']);
+  const ownUid = process.getuid?.() ?? 0;
+  const uidsRaw = obj.allowed_uids ?? [...new Set([0, ownUid])];
+  if (!Array.isArray(uidsRaw) || uidsRaw.some((u) => !Number.isInteger(u) || u < 0 || u > 0xffffffff)) {
+    throw bad('a list of numeric user ids', 'control.allowed_uids', uidsRaw);
+  }
+  let tcp: Config['control']['tcp'] = null;
+  if (obj.tcp !== undefined && obj.tcp !== null) {
+    const tcpRaw = section(obj.tcp, 'control.tcp', ['listen', 'tls']);
+    const listen = parseListen(tcpRaw.listen ?? '127.0.0.1:9092', 'control.tcp.listen');
+    if (listen.kind !== 'tcp') throw bad('"host:port" (the Unix socket is control.socket)', 'control.tcp.listen', tcpRaw.listen);
+    if (tcpRaw.tls === undefined || tcpRaw.tls === null) {
+      throw new ConfigError('control.tcp has no tls: the TCP control listener is never plaintext; set control.tcp.tls.cert, .key and .ca (the CA that signs operator client certificates), or remove control.tcp and use the Unix socket');
+    }
+    tcp = { listen, tls: parseTlsConfig(tcpRaw.tls, 'control.tcp.tls', { mutualOnly: true }) };
+  }
+  return { socket: resolve(str(obj, 'socket', 'control', `${dataDir}/control.sock`)), allowed_uids: uidsRaw as number[], tcp };
+}
+
+/**
+ * Secure default for any listener section: plaintext only on loopback or a Unix socket,
+ * unless the section says `insecure: true`. Names the fix in the error.
+ */
+export function checkPlaintextListeners(listen: readonly ListenAddress[], path: string, tls: boolean, insecure: boolean): void {
+  if (tls || insecure) return;
+  for (const addr of listen) {
+    if (addr.kind === 'tcp' && !isLoopback(addr.host)) {
+      throw new ConfigError(
+        `${path}.listen has ${formatListen(addr)}, a plaintext listener on a non-loopback address: configure ${path}.tls (cert and key), or set ${path}.insecure: true to accept plaintext there on purpose`,
+      );
+    }
+  }
 }
 
 /**

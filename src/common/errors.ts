@@ -195,3 +195,20 @@ export class ExportUnavailableError extends GopherShipError {
     super('GS_EXPORT_UNAVAILABLE', message);
   }
 }
+
+/**
+ * A control request that the engine cannot carry out in its present state: no pressure
+ * monitor for a zone request, no vault process to replay, a drain already under way.
+ */
+export class ControlUnavailableError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_CONTROL_UNAVAILABLE', message);
+  }
+}
+
+/** A control-plane caller whose uid (Unix socket) is not in control.allowed_uids. */
+export class ControlDeniedError extends GopherShipError {
+  constructor(message: string) {
+    super('GS_CONTROL_DENIED', message);
+  }
+}

@@ -70,6 +70,8 @@ export class RingDrain {
     private readonly limits: BatchLimits,
     /** True while no new batch may be taken (the exporters in a memory-Red zone). */
     private readonly holdBack: () => boolean = () => false,
+    /** Told of each failed batch (after it is logged), e.g. to report the last error. */
+    private readonly onFailure?: (ring: string, err: unknown) => void,
   ) {
     this.sources = [...ringPaths].map(([name, path]) => ({
       name,
@@ -165,6 +167,7 @@ export class RingDrain {
     const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (source.failures - 1));
     source.retryAt = now + delay;
     this.log.error('handling a batch failed; the same records will be retried', { ring: source.name, err, retryInMs: delay });
+    this.onFailure?.(source.name, err);
   }
 
   private drainOne(source: Source, now: number): boolean {

@@ -2,30 +2,30 @@
  * `gs-ctl replay`: exports the raw vault through the exporters of a configuration file while
  * the engine is stopped. It takes the engine's pid file for as long as it runs: an engine
  * started meanwhile would write the vault being replayed (and deleted), so it is refused.
+ * With --online it asks a running engine, through the control plane, to replay its own vault.
  */
 import { Command, Option } from 'clipanion';
-import { CtlCommand } from './ctl-command';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../common/config';
 import { GopherShipError } from '../common/errors';
 import { createLogger, setLogLevel } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { ExportPipeline } from '../export/export-pipeline';
 import { EngineRunningError, PidFile } from '../common/pid-file';
-import { replayVault, type ReplayProgress, type ReplaySummary } from '../vault/replayer';
+import { replayVault, type ReplaySummary } from '../vault/replayer';
 import { recoverVault } from '../vault/vault-dir';
+import { EXIT_CODES_HELP, EngineCommand } from './engine-command';
+import { ProgressPrinter } from './replay-progress';
+import { followOnlineReplay, stopOnlineReplay } from './replay-online';
 
 /** The bound vault.replay_records_per_second has in the configuration. */
 const MAX_RATE = 100_000_000;
-const JSON_PROGRESS_EVERY_MS = 1000;
-const TTY_PROGRESS_EVERY_MS = 200;
 
-export class ReplayCommand extends CtlCommand {
+export class ReplayCommand extends EngineCommand {
   static override paths = [['replay']];
   static override usage = Command.Usage({
-    description: 'Replay the raw vault into the configured exporters while the engine is stopped.',
+    description: 'Replay the raw vault into the configured exporters: here with the engine stopped, or by the running engine (--online).',
     details: `
       Recovers the vault first (cuts off torn tails a crash left), then exports every record
       above the replay cursor (\`<vault>/replay-cursor.json\`) in sequence order, in batches,
@@ -37,42 +37,51 @@ export class ReplayCommand extends CtlCommand {
 
       The engine must be stopped: while it runs (\`<data_dir>/gophership.pid\` names a live
       process) the replay refuses, and while the replay runs the engine refuses to start.
-      To replay beside a running engine, add \`--online\`: the engine's vault process then feeds
-      its closed segments through the engine's own exporters, at most
-      \`vault.replay_records_per_second\`, and deletes what is exported; the engine logs
-      "replay progress" and "replay done". Until the control plane exists, \`--online\` sends
-      SIGUSR2 to the supervisor named by the pid file and returns at once.
 
-      Progress goes to stdout: one updating line on a terminal, otherwise a JSON line at most
-      once a second (\`{"records","bytes","rate","eta_s"}\`) and a final summary line
-      (\`{"done":true,...}\`). SIGINT or SIGTERM stops the replay after the batch in hand.
+      To replay beside a running engine, add \`--online\`: gs-ctl asks the engine through its
+      control plane (the control socket of --config, or --addr), and the engine's vault
+      process feeds its closed segments through the engine's own exporters, at most
+      \`vault.replay_records_per_second\`, deleting what is exported. gs-ctl follows the
+      progress until the replay ends (\`--detach\`: returns once it started); Ctrl-C stops
+      following, not the replay. \`--stop\` stops the engine's replay after the batch in
+      hand; the next replay resumes at the cursor. \`gs-ctl status\` shows the replay too.
 
-      Exit codes: 0 the vault is replayed; 1 the replay did not run or did not finish (the
-      engine is running, an I/O error, a damaged segment header or replay cursor, a signal),
-      with a one-line reason on stderr; 2 usage error (unknown option, missing or invalid
-      configuration file, bad --rate or --vault).
+      Progress goes to stdout: one updating line on a terminal, otherwise (or with --json)
+      a JSON line at most once a second (\`{"records","bytes","rate","eta_s"}\`) and a final
+      summary line (\`{"done":true,...}\`). SIGINT or SIGTERM stops an offline replay after
+      the batch in hand.
+
+      Offline, exit 1 means the replay did not run or did not finish (the engine is running,
+      an I/O error, a damaged segment header or replay cursor, a signal); online, that the
+      replay failed or was stopped.
+      ${EXIT_CODES_HELP}
     `,
     examples: [
       ['Replay the vault of a stopped engine', '$0 replay --config /etc/gophership/gophership.yaml'],
       ['Replay a copied vault at 5000 records per second', '$0 replay --config gophership.yaml --vault /mnt/copy/vault --rate 5000'],
-      ['Ask the running engine to replay its vault', '$0 replay --config /etc/gophership/gophership.yaml --online'],
+      ['Have the running engine replay its vault, and follow it', '$0 replay --online --config /etc/gophership/gophership.yaml'],
+      ['Stop the running engine\'s replay', '$0 replay --stop --config /etc/gophership/gophership.yaml'],
     ],
   });
 
-  config = Option.String('--config,-c', { required: true, description: 'YAML configuration file of the engine whose vault to replay' });
   vault = Option.String('--vault', { description: 'Vault directory (default: vault.dir of the configuration)' });
   rate = Option.String('--rate', { description: 'At most this many records per second (default: vault.replay_records_per_second)' });
-  online = Option.Boolean('--online', false, { description: 'Ask the running engine to replay its own vault' });
+  online = Option.Boolean('--online', false, { description: 'Ask the running engine to replay its own vault, and follow its progress' });
+  detach = Option.Boolean('--detach', false, { description: 'With --online: return once the replay has started' });
+  stop = Option.Boolean('--stop', false, { description: 'Stop the running engine\'s online replay' });
 
   async execute(): Promise<number> {
+    if (this.stop) return this.withEngine((engine, timeoutMs) => stopOnlineReplay(engine, timeoutMs, this));
+    if (this.online) return this.withEngine((engine, timeoutMs) => followOnlineReplay(engine, timeoutMs, this.detach, this));
+    if (this.configPath === undefined) return this.usageError('an offline replay needs --config (or add --online to ask the running engine)');
+    if (this.detach || this.addr !== undefined || this.tls) return this.usageError('--detach, --addr and --tls go with --online or --stop');
     let config: Config;
     try {
-      config = loadConfig(this.config);
+      config = loadConfig(this.configPath);
     } catch (err) {
       if (err instanceof GopherShipError) return this.usageError(`${err.code}: ${err.message}`);
       throw err;
     }
-    if (this.online) return this.requestOnline(config);
     const rate = this.rate === undefined ? config.vault.replay_records_per_second : Number(this.rate);
     if (!Number.isSafeInteger(rate) || rate < 1 || rate > MAX_RATE) {
       return this.usageError(`--rate takes a whole number of records per second from 1 to ${MAX_RATE}, not ${this.rate}`);
@@ -82,7 +91,7 @@ export class ReplayCommand extends CtlCommand {
       return this.usageError(`--vault ${this.vault} is not a directory`);
     }
     setLogLevel(config.log_level);
-    const progress = new ProgressPrinter(this.context.stdout);
+    const progress = new ProgressPrinter(this.context.stdout, this.json);
     let summary: ReplaySummary;
     try {
       summary = await replayOffline(config, resolve(this.vault ?? config.vault.dir), rate, progress);
@@ -94,24 +103,6 @@ export class ReplayCommand extends CtlCommand {
     if (summary.completed) return 0;
     this.context.stderr.write(`gs-ctl replay: stopped by a signal with the cursor at seq ${summary.cursor}; run the same command again to resume\n`);
     return 1;
-  }
-
-  private requestOnline(config: Config): number {
-    const pidPath = join(config.data_dir, 'gophership.pid');
-    let pid = NaN;
-    try {
-      pid = Number.parseInt(readFileSync(pidPath, 'utf8'), 10);
-      // A pid file left by a crash may name a pid since reused: SIGUSR2 would kill that process.
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('supervisor/cli.js')) {
-        throw Object.assign(new Error('not a GopherShip supervisor'), { code: 'ESTALE' });
-      }
-      process.kill(pid, 'SIGUSR2');
-    } catch (err) {
-      this.context.stderr.write(`gs-ctl replay: no running engine to ask (${pidPath}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); without --online the replay runs here\n`);
-      return 1;
-    }
-    this.context.stdout.write(`replay requested from the engine (pid ${pid}); it logs "replay progress" and "replay done"\n`);
-    return 0;
   }
 }
 
@@ -164,67 +155,4 @@ function ownerOf(path: string): string {
   } catch {
     return 'unknown';
   }
-}
-
-/**
- * A terminal gets one line rewritten in place; anything else (a pipe, a log collector) gets
- * JSON lines, few enough to keep.
- */
-class ProgressPrinter {
-  private readonly out: Writable;
-  private readonly tty: boolean;
-  private lastMs = -Infinity;
-  /** A terminal line is being rewritten: anything else printed must start on a line of its own. */
-  private lineOpen = false;
-
-  constructor(out: Writable) {
-    this.out = out;
-    this.tty = (out as { isTTY?: boolean }).isTTY === true;
-  }
-
-  update(p: ReplayProgress): void {
-    const now = performance.now();
-    if (now - this.lastMs < (this.tty ? TTY_PROGRESS_EVERY_MS : JSON_PROGRESS_EVERY_MS)) return;
-    this.lastMs = now;
-    if (this.tty) {
-      this.out.write(`\r\x1b[2K${p.records} records, ${mebibytes(p.bytes)}, ${Math.round(p.recordsPerSecond)} records/s, ETA ${p.etaSeconds === null ? '?' : `${Math.ceil(p.etaSeconds)}s`}`);
-      this.lineOpen = true;
-    } else {
-      this.out.write(`${JSON.stringify({ records: p.records, bytes: p.bytes, rate: Math.round(p.recordsPerSecond), eta_s: p.etaSeconds === null ? null : Math.ceil(p.etaSeconds) })}\n`);
-    }
-  }
-
-  /** The replay failed: the error goes below the last progress line, not over it. */
-  abandon(): void {
-    if (this.lineOpen) this.out.write('\n');
-    this.lineOpen = false;
-  }
-
-  finish(s: ReplaySummary & { deadLettered: number }): void {
-    const seconds = Math.round(s.elapsedMs) / 1000;
-    if (this.tty) {
-      const verdict = s.completed ? 'done' : 'stopped';
-      this.out.write(
-        `\r\x1b[2K${verdict}: ${s.records} records (${mebibytes(s.bytes)}) in ${seconds}s, ${s.deadLettered} dead-lettered, ${s.skipped} already replayed, ${s.segmentsDeleted} segments deleted, cursor at seq ${s.cursor}\n`,
-      );
-      this.lineOpen = false;
-    } else {
-      const summary = {
-        done: s.completed,
-        records: s.records,
-        bytes: s.bytes,
-        dead_lettered: s.deadLettered,
-        skipped: s.skipped,
-        segments_deleted: s.segmentsDeleted,
-        cursor: s.cursor,
-        elapsed_s: seconds,
-        rate: Math.round(s.recordsPerSecond),
-      };
-      this.out.write(`${JSON.stringify(summary)}\n`);
-    }
-  }
-}
-
-function mebibytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -5,7 +5,8 @@
  * an exporter killed mid-batch is succeeded by one that starts again at the first record
  * not yet handled.
  */
-import { runChild } from '../common/child-runtime';
+import { runChild, sendToSupervisor } from '../common/child-runtime';
+import { GopherShipError } from '../common/errors';
 import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } from '../common/ring-layout';
 import type { RingRecord } from '../common/ring';
 import { RingDrain, type BatchLimits } from '../common/ring-drain';
@@ -50,7 +51,10 @@ runChild(async ({ index, config }, log) => {
     holding = red;
     return red;
   };
-  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed);
+  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed, (ring, err) => {
+    const code = err instanceof GopherShipError ? `${err.code}: ` : '';
+    sendToSupervisor({ type: 'export-error', error: `${ring}: ${code}${(err as Error).message}` });
+  });
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e, i) => `${e.type}[${i}]`) });
   return {

@@ -11,6 +11,7 @@ import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
 import { ringPath, type RingColor } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
+import { TlsReloader, tlsServerOptions } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { IngestMetrics } from './ingest-metrics';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
@@ -38,6 +39,8 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const sink = new ZoneRouter(writerFor('green', attachRing(greenPath), greenPath), writerFor('red', redRing, redPath), zone, onPivot, redCommits);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
+  // TLS on the TCP listeners; a Unix socket is local, guarded by its file mode.
+  const tls = grpc.tls === null ? undefined : tlsServerOptions(grpc.tls);
   const servers = await Promise.all(
     grpc.listen.map(async (addr) => {
       const server = createOtlpGrpcServer({
@@ -47,15 +50,21 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         windowBytes: grpc.window_bytes,
         inflight,
         log,
+        tls: addr.kind === 'tcp' ? tls : undefined,
       });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
       metrics.addServer('otlp_grpc', server.counters);
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: zone.zone() });
+  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), tls: grpc.tls !== null, zone: zone.zone() });
+  const reloader = grpc.tls === null ? undefined : new TlsReloader(grpc.tls, servers.filter((_, i) => grpc.listen[i].kind === 'tcp'), log, 'otlp_grpc');
   return {
+    onMessage(msg) {
+      if (msg.type === 'reload-tls') reloader?.reload('SIGHUP');
+    },
     async close(graceMs) {
+      reloader?.close();
       await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();

@@ -10,18 +10,22 @@
 import { chmod } from 'node:fs/promises';
 import {
   constants,
+  createSecureServer,
   createServer,
+  type Http2SecureServer,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { describe, ListenError } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { encodeRetryableStatus } from '../common/otlp-proto';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
+import { refuseUnverifiedCertificates } from '../common/tls-context';
 import { removeStaleSocket } from '../common/unix-socket';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
@@ -40,6 +44,8 @@ export interface OtlpGrpcServerOptions {
    * Default: a budget of its own, four maximum messages.
    */
   inflight?: InflightBudget;
+  /** TLS (tls-context.ts tlsServerOptions); absent: plaintext (h2c). */
+  tls?: TlsOptions;
   /** Told to clients refused because the ring is full; default 1000. */
   retryDelayMs?: number;
   log?: Logger;
@@ -75,6 +81,8 @@ export interface OtlpGrpcServer {
   address(): AddressInfo | string | null;
   /** Stops accepting, lets calls in flight finish, and cuts what is left after graceMs. */
   close(graceMs: number): Promise<void>;
+  /** New certificate and key for new handshakes; a plaintext server ignores it. */
+  setSecureContext(options: SecureContextOptions): void;
 }
 
 // One window per concurrent stream, but no more than this unless a single stream needs it:
@@ -114,7 +122,12 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   const sessions = new Set<ServerHttp2Session>();
   let closed: Promise<void> | undefined;
 
-  const server: Http2Server = createServer({ settings: { initialWindowSize: windowBytes, maxConcurrentStreams } });
+  const settings = { initialWindowSize: windowBytes, maxConcurrentStreams };
+  const server: Http2Server | Http2SecureServer = options.tls === undefined ? createServer({ settings }) : createSecureServer({ ...options.tls, settings });
+  if (options.tls !== undefined) {
+    server.on('tlsClientError', (err, socket) => log.debug('otlp grpc tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
+    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as Http2SecureServer, log);
+  }
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
@@ -239,6 +252,10 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     },
 
     address: () => server.address(),
+
+    setSecureContext(secure) {
+      if (options.tls !== undefined) (server as Http2SecureServer).setSecureContext(secure);
+    },
 
     close(graceMs) {
       closed ??= new Promise<void>((resolve) => {

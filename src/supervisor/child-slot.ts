@@ -20,6 +20,8 @@ export interface ChildSlotOptions {
   fds: ReadonlyMap<string, number>;
   log: Logger;
   onReady?: () => void;
+  /** Any message other than `ready` (progress, stats, errors for the control plane). */
+  onMessage?: (msg: ChildMessage) => void;
 }
 
 export class ChildSlot {
@@ -70,6 +72,15 @@ export class ChildSlot {
     });
   }
 
+  get index(): number {
+    return this.o.index;
+  }
+
+  /** How long the running incarnation has been up; 0 while none runs. */
+  get uptimeMs(): number {
+    return this.child === undefined ? 0 : Date.now() - this.startedAt;
+  }
+
   /** Delivers a control message; false when the child is not running to receive it. */
   send(msg: SupervisorMessage): boolean {
     if (this.child === undefined || !this.child.connected) return false;
@@ -101,7 +112,7 @@ export class ChildSlot {
         this.o.onReady?.();
       } else if (msg.type === 'metrics') {
         this.metricsQueries.get(msg.id)?.(msg.metrics);
-      }
+      } else this.o.onMessage?.(msg);
     });
     child.on('error', (err) => this.o.log.error('child process error', { child: this.name, err }));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));

@@ -38,16 +38,15 @@ class RunCommand extends Command {
     }
     setLogLevel(config.log_level);
     const supervisor = new Supervisor(config, log);
-    const stopped = new Promise<void>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals): void => {
-        log.info('signal received', { signal });
-        supervisor.stop().then(resolve, resolve);
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      // Until the control plane exists, SIGUSR2 (sent by `gs-ctl replay` to a running engine)
-      // starts a replay of the vault.
-      process.on('SIGUSR2', () => supervisor.requestReplay());
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info('signal received', { signal });
+      void supervisor.stop();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      log.info('signal received', { signal: 'SIGHUP' });
+      supervisor.reloadTls();
     });
     try {
       await supervisor.start();
@@ -56,7 +55,8 @@ class RunCommand extends Command {
       await supervisor.stop();
       return 1;
     }
-    await stopped;
+    // A signal or `gs-ctl drain` starts the stop; either way the engine exits 0 once stopped.
+    await supervisor.stopped;
     return 0;
   }
 }

@@ -6,13 +6,17 @@
  * in-flight requests), and only then are the exporters asked to empty the rings and exit.
  */
 import { makeDirs } from '../common/make-dirs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildRole } from '../common/child-protocol';
+import type { ChildRole, SupervisorMessage } from '../common/child-protocol';
 import { formatListen, type Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
 import { startMetricsEndpoint } from './metrics-endpoint';
 import type { MetricsServer } from './metrics-server';
+import { ControlServer } from './control-server';
+import { ControlService, type ControlledEngine } from './control-service';
+import type { ZoneControl } from './zone-control';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
@@ -23,7 +27,7 @@ import { ZoneMonitor } from './zone-monitor';
 
 const CHILD_DIR = join(__dirname, '..');
 
-export class Supervisor {
+export class Supervisor implements ControlledEngine {
   private readonly ingest: ChildSlot[] = [];
   private readonly exporters: ChildSlot[] = [];
   private readonly vault: ChildSlot[] = [];
@@ -31,18 +35,32 @@ export class Supervisor {
   private metrics: MetricsServer | undefined;
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
-  /** The zone, for the control plane; set once the rings exist. */
-  zones: ZoneMonitor | undefined;
+  private zones: ZoneMonitor | undefined;
+  private childrenStopped: Promise<void> | undefined;
+  private controlServer: ControlServer | undefined;
+  private readonly control: ControlService;
+  private resolveStopped!: () => void;
+  /** Resolves once the engine has stopped, whoever asked (a signal, `gs-ctl drain`). */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-  ) {}
+    /** The pressure monitor; without it the control plane answers zone requests "not available". */
+    zone?: ZoneControl,
+  ) {
+    this.control = new ControlService(config, this, log, zone);
+  }
+
+  setZoneControl(zone: ZoneControl | undefined): void {
+    this.control.setZoneControl(zone);
+  }
 
   /** Resolves when every ingest worker is listening. */
   async start(): Promise<void> {
     const { config, log } = this;
     makeDirs(config.data_dir, 0o700);
+    warnIfWritableByOthers(config.data_dir, log);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
     const zones = new ZoneMonitor({
@@ -54,6 +72,7 @@ export class Supervisor {
       log,
     });
     this.zones = zones;
+    this.control.setZoneControl(zones);
     // Decided before any child forks, so that every child starts in the right zone.
     zones.start();
     this.metrics = await startMetricsEndpoint(config, {
@@ -63,10 +82,12 @@ export class Supervisor {
       zones,
     }, log);
     this.listeners = await UnixListeners.open(config);
+    this.controlServer = await ControlServer.open(config, this.control, log);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
       await this.metrics?.close();
+      await this.controlServer.close();
       return;
     }
 
@@ -92,16 +113,34 @@ export class Supervisor {
       workers: config.ingest.workers,
       exporters: config.export.processes,
       data_dir: config.data_dir,
+      control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
     });
   }
 
-  /** Asks the vault to replay into the exporters while the engine runs. */
-  requestReplay(): boolean {
-    const sent = this.vault[0]?.send({ type: 'replay' }) ?? false;
-    this.log.info(sent ? 'replay requested from the vault' : 'replay not requested: the vault is not running');
-    return sent;
+  children(): readonly ChildSlot[] {
+    return [...this.ingest, ...this.exporters, ...this.vault];
   }
 
+  sendToVault(msg: SupervisorMessage): boolean {
+    return this.vault[0]?.send(msg) ?? false;
+  }
+
+  get draining(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  drainChildren(): Promise<void> {
+    void this.stop();
+    return this.childrenStopped!;
+  }
+
+  /** SIGHUP: ingest workers and the control plane read their certificates and keys again. */
+  reloadTls(): void {
+    for (const slot of this.ingest) slot.send({ type: 'reload-tls' });
+    this.controlServer?.reloadTls();
+  }
+
+  /** Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -109,20 +148,44 @@ export class Supervisor {
 
   private async shutdown(): Promise<void> {
     const started = Date.now();
+    this.childrenStopped = this.stopChildren();
+    await this.childrenStopped;
+    // After the children, so that a drain's caller gets its report.
+    await this.controlServer?.close();
+    this.listeners?.close();
+    this.zones?.close();
+    await this.metrics?.close();
+    this.pidFile?.release();
+    this.log.info('stopped', { tookMs: Date.now() - started });
+    this.resolveStopped();
+  }
+
+  private async stopChildren(): Promise<void> {
+    const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
     await Promise.all(this.ingest.map((s) => s.stop(grace)));
     this.log.info('stopping: exporters and the vault empty the rings');
     const left = Math.max(1000, grace - (Date.now() - started));
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
-    this.listeners?.close();
-    this.zones?.close();
-    await this.metrics?.close();
-    this.pidFile?.release();
-    this.log.info('stopped', { tookMs: Date.now() - started });
   }
 
   private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
-    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady });
+    const name = `${role}-${index}`;
+    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(name, msg);
+    const ready = (): void => {
+      this.control.onChildReady(name);
+      onReady?.();
+    };
+    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady: ready, onMessage });
   }
+}
+
+/**
+ * data_dir holds the sockets and the pid file: whoever may write the directory may replace
+ * them. An existing directory keeps its mode (it may be shared on purpose), but it is said.
+ */
+function warnIfWritableByOthers(dir: string, log: Logger): void {
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o022) !== 0) log.warn('data_dir is writable by its group or by others, who could replace its sockets; chmod it to 0700', { data_dir: dir, mode: mode.toString(8) });
 }

@@ -5,16 +5,18 @@
  * succeeded by one that recovers the segments, truncates a torn tail, and appends again from
  * the first record not yet committed.
  */
-import { runChild } from '../common/child-runtime';
+import type { ReplayState } from '../common/child-protocol';
+import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
-import { VaultFullError } from '../common/errors';
+import { GopherShipError, VaultFullError } from '../common/errors';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { RingDrain } from '../common/ring-drain';
 import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { replayOnline } from './online-replay';
+import type { ReplayProgress } from './replayer';
 import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
 import { SegmentWriter } from './segment-writer';
@@ -32,6 +34,8 @@ const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 const AUTO_REPLAY_CHECK_MS = 1000;
 // A roll pads the closing segment to the write alignment (4 KiB by default).
 const ROLL_PADDING_BYTES = 4096;
+// How often the supervisor hears the vault's size, for `gs-ctl status`.
+const STATS_EVERY_MS = 1000;
 
 function bytesOf(dir: string): number {
   return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
@@ -87,7 +91,16 @@ runChild(async ({ config }, log) => {
   const replayWriter = replayRing.writer(() => replayBell.ring());
   const replayCommitted = new CommitWaiter(replayRing, commitBellPath(replayPath));
   let replaying: Promise<void> | undefined;
-  const stopReplay = new AbortController();
+  let stopReplay = new AbortController();
+  // Every record above the cursor is waiting for a replay (seqs are consecutive).
+  let cursor = readCursor(v.dir);
+  const sendStats = (): void => sendToSupervisor({ type: 'vault-stats', bytes: writer.diskBytes, records: Math.max(0, writer.lastSeq - cursor) });
+  const statsTimer = setInterval(sendStats, STATS_EVERY_MS).unref();
+  sendStats();
+  const sendReplay = (state: ReplayState['state'], p: ReplayProgress, error?: string): void => {
+    cursor = Math.max(cursor, p.cursor);
+    sendToSupervisor({ type: 'replay-progress', replay: { state, records: p.records, bytes: p.bytes, cursor: p.cursor, recordsPerSecond: p.recordsPerSecond, elapsedMs: p.elapsedMs, error } });
+  };
 
   const replay = async (): Promise<void> => {
     // Close the segment being written, so that every record so far is in a closed segment
@@ -110,10 +123,13 @@ runChild(async ({ config }, log) => {
         writer.releaseBytes(bytes);
         metrics.replaySegmentDone();
       },
-      onProgress: (p) => metrics.replayProgress(p.records, p.bytes),
+      onBatch: (p) => metrics.replayProgress(p.records, p.bytes),
+      onProgress: (p) => sendReplay('running', p),
       log,
     });
-    log.info('replay done', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
+    sendReplay(summary.completed ? 'done' : 'stopped', summary);
+    sendStats();
+    log.info(summary.completed ? 'replay done' : 'replay stopped', { records: summary.records, bytes: summary.bytes, segmentsDeleted: summary.segmentsDeleted, cursor: summary.cursor, seconds: summary.elapsedMs / 1000 });
   };
 
   const startReplay = (reason: string): void => {
@@ -122,10 +138,20 @@ runChild(async ({ config }, log) => {
       return;
     }
     log.info('replay starting', { dir: v.dir, reason });
+    stopReplay = new AbortController();
+    const startedMs = performance.now();
+    const nothingYet = (): ReplayProgress => ({ records: 0, bytes: 0, skipped: 0, cursor, elapsedMs: performance.now() - startedMs, recordsPerSecond: 0, etaSeconds: null });
+    sendReplay('running', nothingYet());
     replaying = replay()
       .catch((err: unknown) => {
-        if (stopReplay.signal.aborted) log.info('replay stopped by the shutdown; the cursor keeps what was exported');
-        else log.error('replay failed; the cursor keeps what was exported', { err });
+        // Stopped while paused in a Red zone: the batch in hand was not delivered, nothing failed.
+        if (stopReplay.signal.aborted) {
+          log.info('replay stopped; the cursor keeps what was exported');
+          sendReplay('stopped', nothingYet());
+          return;
+        }
+        log.error('replay failed; the cursor keeps what was exported', { err });
+        sendReplay('failed', nothingYet(), `${err instanceof GopherShipError ? `${err.code}: ` : ''}${(err as Error).message}`);
       })
       .finally(() => {
         metrics.replayEnded();
@@ -137,12 +163,15 @@ runChild(async ({ config }, log) => {
   const autoReplay = !v.auto_replay
     ? undefined
     : setInterval(() => {
-        if (replaying === undefined && zone.zone() === 'green' && writer.lastSeq > readCursor(v.dir)) startReplay('auto');
+        if (replaying === undefined && zone.zone() === 'green' && writer.lastSeq > cursor) startReplay('auto');
       }, AUTO_REPLAY_CHECK_MS);
 
   return {
     onMessage(msg) {
-      if (msg.type === 'replay') startReplay('requested');
+      if (msg.type === 'replay-stop') {
+        if (replaying !== undefined) log.info('replay stop requested');
+        stopReplay.abort();
+      } else if (msg.type === 'replay') startReplay('requested');
     },
     async close() {
       clearInterval(autoReplay);
@@ -150,6 +179,7 @@ runChild(async ({ config }, log) => {
       await drain.untilIdle();
       drain.close();
       clearInterval(syncTimer);
+      clearInterval(statsTimer);
       writer.close();
       replayCommitted.close();
       replayBell.close();

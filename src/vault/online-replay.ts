@@ -34,8 +34,10 @@ export interface OnlineReplayOptions {
   zone: () => Zone;
   onSegmentDeleted: (bytes: number) => void;
   /** After every batch, with this replay's totals so far. */
-  onProgress?: (progress: ReplayProgress) => void;
+  onBatch: (progress: ReplayProgress) => void;
   log: Logger;
+  /** At most once a second, beside the log line: the supervisor shows it to gs-ctl. */
+  onProgress: (progress: ReplayProgress) => void;
 }
 
 export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummary> {
@@ -74,10 +76,11 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
       }
     },
     onProgress: (p) => {
-      o.onProgress?.(p);
+      o.onBatch(p);
       if (p.elapsedMs - lastLog < PROGRESS_EVERY_MS) return;
       lastLog = p.elapsedMs;
       o.log.info('replay progress', { records: p.records, bytes: p.bytes, recordsPerSecond: Math.round(p.recordsPerSecond), cursor: p.cursor });
+      o.onProgress(p);
     },
   });
 }

@@ -23,10 +23,11 @@ export interface SdkSender {
   shutdown(): Promise<void>;
 }
 
-export function sdkSender(url: string, batchSize = 1000): SdkSender {
+/** `credentials`: for TLS, e.g. grpc.credentials.createSsl(ca, key, cert) for mTLS. */
+export function sdkSender(url: string, batchSize = 1000, credentials?: grpc.ChannelCredentials): SdkSender {
   const exporter = new OTLPLogExporter({
     url,
-    ...(url.startsWith('unix:') ? { credentials: grpc.credentials.createInsecure() } : {}),
+    ...(credentials !== undefined ? { credentials } : url.startsWith('unix:') ? { credentials: grpc.credentials.createInsecure() } : {}),
   });
   const result: SendResult = { delivered: 0, failed: 0 };
   const deliveredIds = new Set<string>();

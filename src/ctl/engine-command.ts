@@ -1,0 +1,81 @@
+/**
+ * What every gs-ctl command that talks to a running engine shares: where the engine is
+ * (--addr, or the control socket named by --config, or the default data_dir's), TLS client
+ * options, --json and --timeout, and turning a failed call into a one-line reason and an
+ * exit code.
+ */
+import { Option } from 'clipanion';
+import { loadConfig } from '../common/config';
+import { GopherShipError } from '../common/errors';
+import { CtlCommand } from './ctl-command';
+import { CallFailure, ControlConnection, type ControlTarget } from './control-client';
+
+/** The control socket of an engine on the embedded defaults (data_dir ./var). */
+const DEFAULT_ADDR = 'unix:./var/control.sock';
+
+export const EXIT_CODES_HELP = `
+      Exit codes: 0 done; 1 the engine answered but could not do it (the reason is on
+      stderr); 2 usage error (unknown option, bad value, unreadable --config); 3 no engine
+      reached (no socket, connection refused, TLS handshake refused, plaintext to a TLS
+      listener); 4 refused by the engine (uid not in control.allowed_uids).
+`;
+
+export abstract class EngineCommand extends CtlCommand {
+  addr = Option.String('--addr', { description: 'unix:PATH or HOST:PORT of the control plane (default: control.socket of --config, else unix:./var/control.sock)' });
+  configPath = Option.String('--config,-c', { description: 'The engine\'s YAML configuration, to find its control socket' });
+  tls = Option.Boolean('--tls', false, { description: 'Connect with TLS (a TCP control listener); needs --cert, --key and --ca' });
+  cert = Option.String('--cert', { description: 'Client certificate (PEM) for --tls' });
+  key = Option.String('--key', { description: 'Client private key (PEM) for --tls' });
+  ca = Option.String('--ca', { description: 'CA certificate (PEM) that signed the engine\'s certificate, for --tls' });
+  json = Option.Boolean('--json', false, { description: 'Print JSON instead of text' });
+  timeout = Option.String('--timeout', { description: 'Seconds to wait for the engine (default 10)' });
+
+  /** Runs `work` against the engine; usage errors exit 2, failed calls print their reason. */
+  protected async withEngine(work: (engine: ControlConnection, timeoutMs: number) => Promise<number>): Promise<number> {
+    const target = this.target();
+    if (typeof target === 'string') return this.usageError(target);
+    const seconds = this.timeout === undefined ? 10 : Number(this.timeout);
+    if (!Number.isFinite(seconds) || seconds <= 0) return this.usageError(`--timeout takes a positive number of seconds, not ${this.timeout}`);
+    let engine: ControlConnection;
+    try {
+      engine = new ControlConnection(target);
+    } catch (err) {
+      return this.usageError(`cannot read the TLS files: ${(err as Error).message}`);
+    }
+    try {
+      return await work(engine, seconds * 1000);
+    } catch (err) {
+      if (!(err instanceof CallFailure)) throw err;
+      this.context.stderr.write(`gs-ctl ${this.path.join(' ')}: ${err.message}\n`);
+      return err.exitCode;
+    } finally {
+      engine.close();
+    }
+  }
+
+  protected print(json: unknown, text: string): void {
+    this.context.stdout.write(this.json ? `${JSON.stringify(json)}\n` : text);
+  }
+
+  /** The target, or what is wrong with the options. */
+  private target(): ControlTarget | string {
+    let addr = this.addr;
+    if (addr === undefined && this.configPath !== undefined) {
+      try {
+        addr = `unix:${loadConfig(this.configPath).control.socket}`;
+      } catch (err) {
+        return err instanceof GopherShipError ? `${err.code}: ${err.message}` : (err as Error).message;
+      }
+    }
+    addr ??= DEFAULT_ADDR;
+    const unix = addr.startsWith('unix:');
+    if (!unix && !/^(?:\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(addr)) return `--addr takes unix:PATH or HOST:PORT, not ${addr}`;
+    if (!this.tls) {
+      if (this.cert !== undefined || this.key !== undefined || this.ca !== undefined) return '--cert, --key and --ca go with --tls';
+      return { addr };
+    }
+    if (unix) return '--tls is for a TCP address (HOST:PORT); the Unix socket is plaintext, guarded by the caller\'s uid';
+    if (this.cert === undefined || this.key === undefined || this.ca === undefined) return '--tls needs --cert, --key and --ca';
+    return { addr, tls: { cert: this.cert, key: this.key, ca: this.ca } };
+  }
+}
