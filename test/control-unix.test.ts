@@ -35,8 +35,11 @@ test('gs-ctl status over the Unix socket shows children, rings, vault, replay an
   t.is(s.vault.dir, join(engine.dir, 'vault'));
   t.is(s.replay.state, 'idle');
   t.deepEqual(s.exporters.map((e) => [e.name, e.last_error]), [['export-0', '']]);
-  t.is(s.zone, null);
-  t.regex(s.zone_error, /zone monitor not available/);
+  t.is(s.zone?.zone, 'green');
+  t.is(s.zone?.mode, 'auto');
+  t.true(['cgroup-v2', 'cgroup-v1', 'host'].includes(s.zone?.inputs?.source ?? ''), 'where the memory limit comes from');
+  t.true(Number(s.zone?.inputs?.limit_bytes) > 0);
+  t.is(s.zone_error, '');
   t.false(s.draining);
 
   const text = await gsCtl('status', '--config', engine.configPath);
@@ -58,14 +61,29 @@ test('gs-ctl status over the Unix socket shows children, rings, vault, replay an
   t.is(warned.mode, '770');
 });
 
-test('gs-ctl zone without a pressure monitor fails with exit 1 and says why', async (t) => {
+test('gs-ctl zone red pins the zone: the next requests go to the vault, and zone auto gives the zone back to the monitor', async (t) => {
   const engine = await startEngine();
   t.teardown(() => engine.cleanup());
-  const run = await gsCtl('zone', 'red', '--config', engine.configPath);
-  t.is(run.code, 1);
-  t.is(run.stderr, 'gs-ctl zone: GS_CONTROL_UNAVAILABLE: zone monitor not available: this engine runs no pressure monitor, so the zone cannot be read or set\n');
+  const red = await gsCtl('zone', 'red', '--config', engine.configPath, '--json');
+  t.is(red.code, 0, red.stderr);
+  t.like(JSON.parse(red.stdout), { zone: 'red', mode: 'red' });
+  await engine.waitForLog((l) => l.msg === 'zone changed' && l.zone === 'red');
+
+  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
+  for (let i = 0; i < 100; i++) sender.emit(`pinned-${i}`);
+  t.deepEqual(await sender.flush(), { delivered: 100, failed: 0 });
+  await sender.shutdown();
+  const metrics = await fetch(`http://127.0.0.1:${engine.metricsPort}/metrics`).then((r) => r.text());
+  t.regex(metrics, /^gophership_ingest_routed_requests_total\{ring="red"\} [1-9]/m, 'the requests took the red ring');
+  t.regex(metrics, /^gophership_zone 2$/m);
+
+  const auto = await gsCtl('zone', 'auto', '--config', engine.configPath, '--json');
+  t.is(auto.code, 0, auto.stderr);
+  t.is(JSON.parse(auto.stdout).mode, 'auto');
+  await engine.waitForLog((l) => l.msg === 'zone changed' && l.zone === 'green');
   const bad = await gsCtl('zone', 'purple', '--config', engine.configPath);
   t.is(bad.code, 2, 'an unknown zone is a usage error');
+  t.is(await engine.stop(), 0);
 });
 
 asRoot('a uid outside control.allowed_uids is refused by SO_PEERCRED and logged; an allowed uid is answered', async (t) => {
