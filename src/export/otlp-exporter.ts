@@ -39,8 +39,14 @@ interface Group {
   bytes: number;
 }
 
+/** While a downstream stays away, how often its retries are logged. */
+const RETRY_LOG_EVERY_MS = 10_000;
+
 export class OtlpExporter implements Exporter {
   readonly decodes = false;
+  /** Date.now() of the first failure of the current outage; 0 when the downstream answers. */
+  private failingSince = 0;
+  private lastRetryLog = 0;
 
   constructor(
     readonly name: string,
@@ -95,6 +101,10 @@ export class OtlpExporter implements Exporter {
       try {
         const ack = await this.transport.send(request, signal);
         this.acknowledged(group.logRecords, ack);
+        if (this.failingSince !== 0) {
+          this.log.info('downstream acknowledges again', { exporter: this.name, unavailableForMs: Date.now() - this.failingSince });
+          this.failingSince = 0;
+        }
         return;
       } catch (err) {
         signal.throwIfAborted();
@@ -107,7 +117,7 @@ export class OtlpExporter implements Exporter {
           return;
         }
         exportMetrics.retries.inc({ exporter: this.name });
-        this.log.warn('downstream unavailable; will retry', { exporter: this.name, err, attempt: attempt + 1, retryInMs: delay, serverDelay: err.retryAfterMs !== undefined });
+        this.unavailable(err, attempt, delay);
         await sleep(delay, signal);
       }
     }
@@ -123,6 +133,23 @@ export class OtlpExporter implements Exporter {
       return;
     }
     for (const part of group.parts) await this.deliver({ parts: [part], logRecords: countLogRecords(part), bytes: part.byteLength }, source, signal);
+  }
+
+  // During an outage every batch in flight retries; one line per exporter every
+  // RETRY_LOG_EVERY_MS says it all without flooding the log.
+  private unavailable(err: ExportUnavailableError, attempt: number, delay: number): void {
+    const now = Date.now();
+    if (this.failingSince === 0) this.failingSince = now;
+    else if (now - this.lastRetryLog < RETRY_LOG_EVERY_MS) return;
+    this.lastRetryLog = now;
+    this.log.warn('downstream unavailable; will retry', {
+      exporter: this.name,
+      err,
+      attempt: attempt + 1,
+      retryInMs: delay,
+      serverDelay: err.retryAfterMs !== undefined,
+      unavailableForMs: now - this.failingSince,
+    });
   }
 
   private acknowledged(logRecords: number, ack: ExportAck): void {
