@@ -57,11 +57,17 @@ export class OtlpExporter implements Exporter {
     private readonly deadLetter: DeadLetterRequest,
     private readonly log: Logger,
   ) {
-    this.buffers = new SendBuffers(config.max_message_bytes);
+    this.buffers = new SendBuffers(config.batch.max_bytes);
   }
 
+  /** Up to max_in_flight downstream requests at once; resolves when all are delivered. */
   async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {
-    for (const group of this.groups(batch)) await this.deliver(group, batch.source, signal);
+    const groups = [...this.groups(batch)];
+    let next = 0;
+    const sender = async (): Promise<void> => {
+      while (next < groups.length) await this.deliver(groups[next++], batch.source, signal);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.config.max_in_flight, groups.length) }, sender));
   }
 
   close(): Promise<void> {
@@ -99,7 +105,7 @@ export class OtlpExporter implements Exporter {
   private async deliver(group: Group, source: string, signal: AbortSignal): Promise<void> {
     // A single unedited request goes as the ring's own bytes; anything else is assembled.
     if (group.parts.length === 1 && group.parts[0].pieces.length === 1) return this.attempt(group, group.parts[0].pieces[0], source, signal);
-    const buffer = this.buffers.take();
+    const buffer = this.buffers.take(group.bytes);
     try {
       let at = 0;
       for (const part of group.parts) {

@@ -13,8 +13,6 @@ import { logsRequestToJson } from './otlp-json';
 import { httpRetryable, retryAfterMs } from './retry-policy';
 import { readTlsFiles } from './tls-files';
 
-/** Connections per downstream origin: one per ring batch in flight is plenty. */
-const CONNECTIONS = 8;
 /** An error body is only for the log line and the dead-letter reason. */
 const MAX_ERROR_TEXT = 512;
 
@@ -30,7 +28,7 @@ export class OtlpHttpTransport implements Transport {
     const url = new URL(config.endpoint);
     this.path = `${url.pathname}${url.search}`;
     const tls = config.tls === null ? undefined : { minVersion: 'TLSv1.3' as const, ...readTlsFiles(config.tls, name), ...(config.tls.server_name === null ? {} : { servername: config.tls.server_name }) };
-    this.pool = new Pool(url.origin, { connections: CONNECTIONS, headersTimeout: config.timeout_ms, bodyTimeout: config.timeout_ms, connect: tls });
+    this.pool = new Pool(url.origin, { connections: config.connections, headersTimeout: config.timeout_ms, bodyTimeout: config.timeout_ms, connect: tls });
     this.headers = {
       ...config.headers,
       'content-type': config.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
