@@ -67,7 +67,7 @@ export async function httpDownstream(answer: (i: number, req: IncomingMessage, r
 export type GrpcAnswer = { error: Partial<grpc.StatusObject> } | { response: Buffer };
 
 /** An OTLP/gRPC LogsService whose i-th Export call gets `answer(i)`. */
-export async function grpcDownstream(answer: (i: number) => GrpcAnswer): Promise<Downstream> {
+export async function grpcDownstream(answer: (i: number) => GrpcAnswer, credentials = grpc.ServerCredentials.createInsecure()): Promise<Downstream> {
   const r = recorder();
   let count = 0;
   const server = new grpc.Server();
@@ -94,7 +94,7 @@ export async function grpcDownstream(answer: (i: number) => GrpcAnswer): Promise
     },
   );
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     port,
