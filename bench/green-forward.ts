@@ -7,8 +7,9 @@
  *   splice      ResourceSplicer.splicePieces with the default enrichment: pieces, no copy
  *   assemble    8 spliced requests copied into a fresh buffer (Buffer.concat) ...
  *   reuse       ... and into one reused buffer (what OtlpExporter does)
- *   grpc        one grpc-js unary call with the identity serializer to a no-op receiver
- *               process, 8 calls in flight, request of 8 merged client requests
+ *   grpc        grpc-js unary calls with the identity serializer to a no-op receiver
+ *               process, 8 calls in flight, each of 8 merged client requests, over one
+ *               connection and over two (the exporter's default `connections`)
  *
  * The end-to-end figure is `BENCH_TARGETS=baseline,green,red npm run bench`.
  */
@@ -35,10 +36,13 @@ function timeIt(repetitions: number, fn: () => void): number {
   return trials.sort((a, b) => a - b)[TRIALS >> 1];
 }
 
-async function timeGrpc(client: grpc.Client, request: Buffer, calls: number): Promise<number> {
+async function timeGrpc(clients: readonly grpc.Client[], request: Buffer, calls: number): Promise<number> {
   const identity = (b: Buffer): Buffer => b;
+  let next = 0;
   const one = (): Promise<void> =>
-    new Promise((resolve, reject) => client.makeUnaryRequest(METHOD, identity, identity, request, (err) => (err ? reject(err) : resolve())));
+    new Promise((resolve, reject) =>
+      clients[next++ % clients.length].makeUnaryRequest(METHOD, identity, identity, request, (err) => (err ? reject(err) : resolve())),
+    );
   const trials: number[] = [];
   for (let t = 0; t < TRIALS; t++) {
     const start = process.hrtime.bigint();
@@ -59,7 +63,8 @@ async function timeGrpc(client: grpc.Client, request: Buffer, calls: number): Pr
 async function main(): Promise<void> {
   const receiver = spawnNode(join(ROOT, 'dist/bench/noop-receiver.js'), []);
   const port = await new Promise<number>((resolve) => followLines(receiver.stdout!, (line) => resolve((JSON.parse(line) as { port: number }).port)));
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  const options = { 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
+  const clients = [0, 1].map(() => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options));
   const splicer = resourceSplicer(validateConfig({}).enrich);
   try {
     console.log('| B | stage | µs per client request | ns per log record | logs/s on one core |');
@@ -87,14 +92,15 @@ async function main(): Promise<void> {
             at += piece.byteLength;
           }
         }) / MERGED],
-        ['grpc-js send, 8 in flight', (await timeGrpc(client, Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
+        ['grpc-js send, 1 connection', (await timeGrpc(clients.slice(0, 1), Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
+        ['grpc-js send, 2 connections', (await timeGrpc(clients, Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
       ];
       for (const [stage, us] of stages) {
         console.log(`| ${batch} | ${stage} | ${us.toFixed(1)} | ${((us * 1000) / batch).toFixed(1)} | ${Math.round((batch / us) * 1e6).toLocaleString('en-US')} |`);
       }
     }
   } finally {
-    client.close();
+    for (const client of clients) client.close();
     receiver.kill('SIGTERM');
   }
 }
