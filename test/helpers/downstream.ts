@@ -12,8 +12,10 @@ import { decodeLogsRequest, type OtlpLogsRequest } from '../../src/common/otlp-p
 
 export interface Arrival {
   atMs: number;
+  /** Decoded when it came as protobuf; null for an OTLP/JSON body (see `raw`). */
   request: OtlpLogsRequest;
   raw: Buffer;
+  contentType: string;
 }
 
 export interface Downstream {
@@ -26,13 +28,14 @@ export interface Downstream {
 
 type Waiter = { n: number; resolve: (a: Arrival[]) => void };
 
-function recorder(): { arrivals: Arrival[]; add(raw: Buffer): void; arrived(n: number): Promise<Arrival[]> } {
+function recorder(): { arrivals: Arrival[]; add(raw: Buffer, contentType?: string): void; arrived(n: number): Promise<Arrival[]> } {
   const arrivals: Arrival[] = [];
   const waiters: Waiter[] = [];
   return {
     arrivals,
-    add(raw) {
-      arrivals.push({ atMs: performance.now(), request: decodeLogsRequest(raw), raw });
+    add(raw, contentType = 'application/grpc') {
+      const request = contentType.includes('json') ? (null as unknown as OtlpLogsRequest) : decodeLogsRequest(raw);
+      arrivals.push({ atMs: performance.now(), request, raw, contentType });
       for (let i = waiters.length - 1; i >= 0; i--) if (arrivals.length >= waiters[i].n) waiters.splice(i, 1)[0].resolve(arrivals);
     },
     arrived(n) {
@@ -50,7 +53,7 @@ export async function httpDownstream(answer: (i: number, req: IncomingMessage, r
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      r.add(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body);
+      r.add(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body, req.headers['content-type']);
       answer(count++, req, res);
     });
   });
