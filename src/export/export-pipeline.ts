@@ -11,6 +11,7 @@
  * exporter needs decoded requests (file, stdout).
  */
 import { extname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, ExporterConfig } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -140,7 +141,7 @@ export class ExportPipeline {
         signal.throwIfAborted();
         const delay = Math.min(EXPORTER_RETRY_MAX_MS, EXPORTER_RETRY_MIN_MS * 2 ** attempt);
         this.log.error('exporter failed; retrying this batch for it alone', { exporter: exporter.name, err, retryInMs: delay });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, undefined, { signal });
       }
     }
   }

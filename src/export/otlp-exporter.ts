@@ -8,6 +8,7 @@
  * (the ring's head waits for this export to resolve), so an outage backs the ring up
  * instead of growing a queue here.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OtlpGrpcExporterConfig, OtlpHttpExporterConfig } from '../common/config';
 import { ExportRejectedError, ExportTooLargeError, ExportUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -144,7 +145,7 @@ export class OtlpExporter implements Exporter {
         }
         exportMetrics.retries.inc({ exporter: this.name });
         this.unavailable(err, attempt, delay);
-        await sleep(delay, signal);
+        await sleep(delay, undefined, { signal });
       }
     }
   }
@@ -203,16 +204,3 @@ function single(request: Uint8Array): Group {
   return { parts: [{ pieces: [request], bytes: request.byteLength, logRecords }], logRecords, bytes: request.byteLength };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

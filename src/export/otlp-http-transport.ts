@@ -39,18 +39,22 @@ export class OtlpHttpTransport implements Transport {
   async send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
     let body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
     if (this.config.compression === 'gzip') body = gzipSync(body);
-    let response;
+    let status: number;
+    let responseHeaders: Record<string, string | string[] | undefined>;
+    let text: Buffer;
     try {
-      response = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+      const response = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+      status = response.statusCode;
+      responseHeaders = response.headers;
+      text = Buffer.from(await response.body.arrayBuffer());
     } catch (err) {
+      // Refused, reset, timed out: the downstream may not have the request; send it again.
       signal.throwIfAborted();
       throw new ExportUnavailableError(`POST ${this.config.endpoint}: ${(err as Error).message}`);
     }
-    const text = Buffer.from(await response.body.arrayBuffer());
-    const status = response.statusCode;
     if (status >= 200 && status < 300) return this.acknowledgement(text);
-    const message = `HTTP ${status} from ${this.config.endpoint}: ${this.errorText(text, response.headers['content-type'])}`;
-    if (httpRetryable(status)) throw new ExportUnavailableError(message, retryAfterMs(response.headers['retry-after']));
+    const message = `HTTP ${status} from ${this.config.endpoint}: ${this.errorText(text, responseHeaders['content-type'])}`;
+    if (httpRetryable(status)) throw new ExportUnavailableError(message, retryAfterMs(responseHeaders['retry-after']));
     throw new ExportRejectedError(message);
   }
 
