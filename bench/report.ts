@@ -12,6 +12,14 @@ import type { GeneratorResult } from './load-generator';
 import type { BenchSettings } from './settings';
 import type { TargetKind } from './targets';
 
+const TARGET_ORDER: readonly TargetKind[] = ['baseline', 'engine', 'green', 'red'];
+const LABELS: Record<TargetKind, string> = {
+  baseline: 'no-op baseline (1 process)',
+  engine: 'engine, file exporter',
+  green: 'engine, OTLP/gRPC to a no-op sink',
+  red: 'engine, zones.force: red',
+};
+
 export interface RunResult {
   target: TargetKind;
   batch: number;
@@ -44,6 +52,8 @@ export interface RunResult {
   generator_cores: number;
   /** CPU the rest of the machine used during the load (other processes, hypervisor steal): noise. */
   other_cores: number;
+  /** Green: the no-op downstream's CPU (its whole life) per second of load; not in receiver_cores. */
+  sink_cores?: number;
   /** Established connections per listening process (ingest worker, or the one baseline process). */
   connections: number[];
   exit_code: number | null;
@@ -94,6 +104,7 @@ const METRICS = [
   'max_anon_mib',
   'generator_cores',
   'other_cores',
+  'sink_cores',
   'settled_logs_per_s',
   'exported_logs_per_s',
   'vault_share_pct',
@@ -119,7 +130,7 @@ export interface Summary {
 export function summarize(runs: readonly RunResult[]): Summary[] {
   const out: Summary[] = [];
   for (const batch of [...new Set(runs.map((r) => r.batch))]) {
-    for (const target of ['baseline', 'engine'] as const) {
+    for (const target of TARGET_ORDER) {
       const group = runs.filter((r) => r.batch === batch && r.target === target);
       if (group.length === 0) continue;
       const med: Partial<Record<Metric, number>> = {};
@@ -146,12 +157,12 @@ export function summarize(runs: readonly RunResult[]): Summary[] {
 /** Two Markdown tables (throughput, then resources) and the per-process breakdown. */
 export function formatTable(summaries: readonly Summary[]): string {
   const throughput = [
-    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | to vault (share of requests) | exported to file, logs/s | drain s | connections per process, by round |',
+    '| batch | receiver | accepted logs/s | MB/s | engine / baseline | logs/s until 1st refusal (at s) | engine / baseline | logs/s after 1st refusal | refused requests (share) | to vault (share of requests) | exported (file or sink), logs/s | drain s | connections per process, by round |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const resources = [
-    '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores | other load, cores |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| batch | receiver | receiver CPU, cores | CPU µs / accepted log | Σ VmHWM MiB | max Σ RSS MiB (anon) | lifetime CPU s | generator CPU, cores | sink CPU, cores | other load, cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of summaries) {
     const m = s.median;
@@ -159,9 +170,9 @@ export function formatTable(summaries: readonly Summary[]): string {
     const ratio = (metric: Metric): string => {
       const base = baseline?.[metric];
       const value = m[metric];
-      return s.target === 'engine' && base !== undefined && value !== undefined ? (value / base).toFixed(2) : '';
+      return s.target !== 'baseline' && base !== undefined && value !== undefined ? (value / base).toFixed(2) : '';
     };
-    const head = `| ${s.batch} | ${s.target === 'baseline' ? 'no-op baseline (1 process)' : 'engine'} |`;
+    const head = `| ${s.batch} | ${LABELS[s.target]} |`;
     const firstRefusal = m.first_refusal_s === undefined ? 'none' : `${num(m.first_refusal_s, 1)} s`;
     throughput.push(
       `${head} ${num(m.logs_per_s, 0)} | ${num(m.mb_per_s, 1)} | ${ratio('logs_per_s')} | ${num(m.logs_per_s_until_full, 0)} (${firstRefusal}) | ${ratio('logs_per_s_until_full')} | ` +
@@ -169,7 +180,7 @@ export function formatTable(summaries: readonly Summary[]): string {
     );
     resources.push(
       `${head} ${num(m.receiver_cores, 2)} | ${num(m.cpu_us_per_log, 2)} | ${num(m.peak_rss_mib, 0)} | ${num(m.max_rss_mib, 0)} (${num(m.max_anon_mib, 0)}) | ` +
-        `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} | ${num(m.other_cores, 2)} |`,
+        `${num(m.lifetime_cpu_s, 1)} | ${num(m.generator_cores, 2)} | ${num(m.sink_cores, 2)} | ${num(m.other_cores, 2)} |`,
     );
   }
   const breakdown = summaries.map((s) => `- B=${s.batch} ${s.target}: ${perProcess(s.receiver_cores_by_process_median, s.max_anon_mib_by_process_median)}`);

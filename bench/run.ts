@@ -13,7 +13,7 @@ import type { GeneratorResult } from './load-generator';
 import { connectionsPerProcess, machineBusyS, reapedChildrenCpuS, TreeSampler } from './proc-tree';
 import { describeMachine, formatTable, summarize, writeJson, type RunResult } from './report';
 import { GENERATOR_DRAIN_GRACE_MS, readSettings, type BenchSettings } from './settings';
-import { startBaseline, startEngine, type Target, type TargetKind } from './targets';
+import { startTarget, type Target, type TargetKind } from './targets';
 
 const SAMPLE_INTERVAL_MS = 100;
 /** When to look at how the connections spread: after they are up, well before the load ends. */
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   for (const batch of settings.batches) {
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const kind of ['baseline', 'engine'] as const) {
+      for (const kind of settings.targets) {
         const run = await measure(kind, batch, round, settings);
         runs.push(run);
         console.log(describeRun(run));
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
 }
 
 async function measure(kind: TargetKind, batch: number, round: number, settings: BenchSettings): Promise<RunResult> {
-  const target = kind === 'baseline' ? await startBaseline() : await startEngine(settings.workers, settings.ringMib);
+  const target = await startTarget(kind, settings.workers, settings.ringMib);
   current = target;
   try {
     const sampler = new TreeSampler(target.pid, SAMPLE_INTERVAL_MS);
@@ -97,7 +97,10 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
     // From here on the reaped-children counter gains only the receiver's whole life.
     const reapedBefore = reapedChildrenCpuS();
     const exit = await target.stop();
-    const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore;
+    const sinkCpuS = target.sinkCpuS?.() ?? 0;
+    // The green target's sink is a child of this runner too, reaped at its stop.
+    const lifetimeCpuS = reapedChildrenCpuS() - reapedBefore - sinkCpuS;
+    const exportedLogs = target.exportedLogs?.();
     const names = target.processNames();
     const cpuDelta = new Map([...last.cpuSByPid].map(([pid, cpuS]) => [pid, cpuS - (before.cpuSByPid.get(pid) ?? 0)]));
     return result(kind, batch, round, gen, {
@@ -109,11 +112,13 @@ async function measure(kind: TargetKind, batch: number, round: number, settings:
       maxRssBytes: sampler.maxRssBytes,
       maxAnonBytes: sampler.maxAnonBytes,
       lifetimeCpuS,
-      otherCores: otherCpuS / windowS,
+      // The sink ran only while the engine did: its CPU, load and drain alike, counts against the load window.
+      otherCores: (otherCpuS - sinkCpuS) / windowS,
+      sinkCores: sinkCpuS / windowS,
       connections,
       exitCode: exit.code,
       exitEpochMs: exit.epochMs,
-      exportedRequests: target.exportedRequests?.(),
+      exportedRequests: target.exportedRequests?.() ?? (exportedLogs === undefined ? undefined : exportedLogs / batch),
       vaultedRequests: target.vaultedRequests?.(),
       notes: [...target.notes, ...(stderr === '' ? [] : [`generator stderr: ${stderr}`])],
     });
@@ -162,6 +167,7 @@ interface Observed {
   maxAnonBytes: number;
   lifetimeCpuS: number;
   otherCores: number;
+  sinkCores: number;
   connections: number[];
   exitCode: number | null;
   exitEpochMs: number;
@@ -208,7 +214,8 @@ function result(kind: TargetKind, batch: number, round: number, gen: GeneratorRe
     run.first_refusal_s = gen.first_refusal_s;
     run.logs_per_s_after_full = ((gen.requests_ok - gen.requests_ok_before_first_refusal) * batch) / (gen.elapsed_s - gen.first_refusal_s);
   }
-  if (kind === 'engine' && o.exportedRequests !== undefined && o.vaultedRequests !== undefined) {
+  if (o.sinkCores > 0) run.sink_cores = o.sinkCores;
+  if (kind !== 'baseline' && o.exportedRequests !== undefined && o.vaultedRequests !== undefined) {
     const toExitS = (o.exitEpochMs - gen.first_request_epoch_ms) / 1000;
     run.settled_logs_per_s = gen.logs_ok / toExitS;
     run.exported_logs_per_s = (o.exportedRequests * batch) / toExitS;
@@ -238,7 +245,7 @@ function describeRun(r: RunResult): string {
   ];
   if (r.exported_logs_per_s !== undefined) {
     parts.push(
-      `to file ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (${r.exported_requests} lines), ${r.vaulted_requests} requests in the vault, drain ${r.drain_s!.toFixed(1)} s`,
+      `exported ${Math.round(r.exported_logs_per_s).toLocaleString('en-US')} logs/s (${r.exported_requests} lines), ${r.vaulted_requests} requests in the vault, drain ${r.drain_s!.toFixed(1)} s`,
     );
   }
   if (r.notes.length > 0) parts.push(`NOTES: ${r.notes.join(' | ')}`);

@@ -7,7 +7,12 @@
 /** How long the generator waits for answers in flight once the load stops, before cutting the connections. */
 export const GENERATOR_DRAIN_GRACE_MS = 10_000;
 
+export type BenchTarget = 'baseline' | 'engine' | 'green' | 'red';
+const TARGETS: readonly BenchTarget[] = ['baseline', 'engine', 'green', 'red'];
+
 export interface BenchSettings {
+  /** Receivers measured in each round, in this order (bench/targets.ts). */
+  targets: BenchTarget[];
   /** Log records per request; one series of rounds per value. */
   batches: number[];
   /** Requests in flight per connection. */
@@ -26,6 +31,7 @@ export interface BenchSettings {
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   return {
+    targets: targetList(env),
     batches: intList(env, 'BENCH_BATCH', [100, 1000], 1, 100_000),
     inflight: int(env, 'BENCH_INFLIGHT', 8, 1, 100),
     connections: int(env, 'BENCH_CONNECTIONS', 4, 1, 256),
@@ -42,6 +48,15 @@ function ringMib(env: NodeJS.ProcessEnv): number {
   const value = int(env, 'BENCH_RING_MIB', 256, 64, 1024);
   if ((value & (value - 1)) !== 0) throw new Error(`BENCH_RING_MIB must be a power of two, got ${value}`);
   return value;
+}
+
+function targetList(env: NodeJS.ProcessEnv): BenchTarget[] {
+  const raw = env.BENCH_TARGETS;
+  if (raw === undefined || raw === '') return ['baseline', 'engine'];
+  const list = raw.split(',').map((t) => t.trim());
+  const bad = list.filter((t) => !TARGETS.includes(t as BenchTarget));
+  if (bad.length > 0 || list.length === 0) throw new Error(`BENCH_TARGETS must list some of ${TARGETS.join(', ')}, got ${JSON.stringify(raw)}`);
+  return list as BenchTarget[];
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {

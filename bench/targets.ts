@@ -1,8 +1,9 @@
 /**
- * The two receivers a run measures, behind one interface: the no-op baseline (one process)
- * and the real engine (supervisor, N ingest workers, one exporter, the vault) on a private
- * data_dir and tmpfs ring dir. Either is a fresh process tree per run, so no run inherits another's
- * heap, JIT state or ring contents.
+ * The receivers a run measures, behind one interface: the no-op baseline (one process); the
+ * real engine (supervisor, N ingest workers, one exporter, the vault) on a private data_dir
+ * and tmpfs ring dir with its file exporter (`engine`), forwarding over OTLP/gRPC to a
+ * counting no-op sink (`green`), or with every request forced to the vault (`red`). Each is
+ * a fresh process tree per run, so no run inherits another's heap, JIT state or ring contents.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +12,10 @@ import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from '.
 import { scanSegment } from '../src/vault/segment-reader';
 import { listSegments } from '../src/vault/vault-dir';
 import { listTree } from './proc-tree';
+import type { BenchTarget } from './settings';
+import { startRedEngine } from './red-engine';
 
-export type TargetKind = 'baseline' | 'engine';
+export type TargetKind = BenchTarget;
 
 export interface Target {
   readonly kind: TargetKind;
@@ -31,6 +34,10 @@ export interface Target {
   exportedRequests?(): number;
   /** Engine only, after exit: requests the vault holds (spilled there when a green ring was full). */
   vaultedRequests?(): number;
+  /** Green only, after exit: log records the sink received. */
+  exportedLogs?(): number;
+  /** Green only, after exit: the sink's CPU seconds (its whole life), not part of the tree. */
+  sinkCpuS?(): number;
   /** Kills whatever still runs and removes the run's directories. */
   cleanup(): void;
 }
@@ -44,12 +51,16 @@ const BASELINE_STOP_MS = 10_000;
 /** What `npx gophership` runs, so that the bench follows the CLI wherever it moves. */
 const GOPHERSHIP_BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { gophership: string } }).bin.gophership;
 
-export async function startBaseline(): Promise<Target> {
-  const child = spawnNode(join(ROOT, 'dist/bench/noop-receiver.js'), []);
+export async function startBaseline(args: readonly string[] = []): Promise<Target> {
+  const child = spawnNode(join(ROOT, 'dist/bench/noop-receiver.js'), args);
   const notes: string[] = [];
   followLines(child.stderr!, (line) => notes.push(`stderr: ${line}`));
+  const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
-    followLines(child.stdout!, (line) => resolve((JSON.parse(line) as { port: number }).port));
+    followLines(child.stdout!, (line) => {
+      lines.push(line);
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
     child.once('exit', (code) => reject(new Error(`noop receiver exited (code ${code}) before listening: ${notes.join(' | ')}`)));
   });
   return {
@@ -60,8 +71,16 @@ export async function startBaseline(): Promise<Target> {
     processNames: () => new Map([[child.pid!, 'receiver']]),
     notes,
     stop: () => stopTree(child, BASELINE_STOP_MS, notes),
+    exportedLogs: () => sinkCount(lines).logs,
+    sinkCpuS: () => sinkCount(lines).cpu_s,
     cleanup: () => killTree(child),
   };
+}
+
+/** What the counting sink printed as it closed (noop-receiver --count). */
+function sinkCount(lines: readonly string[]): { logs: number; cpu_s: number } {
+  const last = lines.length > 1 ? (JSON.parse(lines[lines.length - 1]) as { logs?: number; cpu_s?: number }) : {};
+  return { logs: last.logs ?? 0, cpu_s: last.cpu_s ?? 0 };
 }
 
 export type LogLine = Record<string, unknown> & { msg: string; level: string };
@@ -131,18 +150,86 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
   return { child, dir, port, notes, logs, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
 }
 
+export function startTarget(kind: TargetKind, workers: number, ringMib: number): Promise<Target> {
+  switch (kind) {
+    case 'baseline':
+      return startBaseline();
+    case 'engine':
+      return startEngine(workers, ringMib);
+    case 'green':
+      return startGreenEngine(workers, ringMib);
+    case 'red':
+      return startRedTarget(workers, ringMib);
+  }
+}
+
 export async function startEngine(workers: number, ringMib: number): Promise<Target> {
-  const engine = await launchEngine('bench', (dir, ringDir, port) => ({
+  // No rotation, so that every line is still there to be counted after the run.
+  return engineTarget('engine', workers, ringMib, (dir) => [{ type: 'file', path: join(dir, 'out', 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }]);
+}
+
+/**
+ * The Green forwarding path: OTLP/gRPC in, enrichment by splicing, OTLP/gRPC out to a
+ * counting no-op receiver in a process of its own (not part of the measured tree; its CPU
+ * is reported apart).
+ */
+async function startGreenEngine(workers: number, ringMib: number): Promise<Target> {
+  const sink = await startBaseline(['--count']);
+  let engine: Target;
+  try {
+    engine = await engineTarget('green', workers, ringMib, () => [{ type: 'otlp_grpc', endpoint: `127.0.0.1:${sink.port}` }]);
+  } catch (err) {
+    sink.cleanup();
+    throw err;
+  }
+  return {
+    ...engine,
+    notes: engine.notes,
+    async stop() {
+      const exit = await engine.stop();
+      await sink.stop();
+      engine.notes.push(...sink.notes);
+      return exit;
+    },
+    exportedRequests: undefined,
+    exportedLogs: sink.exportedLogs,
+    sinkCpuS: sink.sinkCpuS,
+    cleanup() {
+      engine.cleanup();
+      sink.cleanup();
+    },
+  };
+}
+
+/** The Red path as bench:red runs it (bench/red-engine.ts): every request to the vault. */
+async function startRedTarget(workers: number, ringMib: number): Promise<Target> {
+  const red = await startRedEngine(workers, ringMib);
+  const names = (): Map<number, string> => red.processNames();
+  return {
+    kind: 'red',
+    pid: red.pid,
+    port: red.port,
+    listenerPids: () => [...names()].filter(([, name]) => name.startsWith('ingest-')).map(([pid]) => pid),
+    processNames: names,
+    notes: red.notes,
+    stop: () => red.stop(),
+    exportedRequests: () => 0,
+    vaultedRequests: () => red.vaultContents().records,
+    cleanup: red.cleanup,
+  };
+}
+
+async function engineTarget(kind: 'engine' | 'green', workers: number, ringMib: number, exporters: (dir: string) => object[]): Promise<Target> {
+  const engine = await launchEngine(`bench-${kind}`, (dir, ringDir, port) => ({
     data_dir: dir,
     ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
     rings: { dir: ringDir, green_bytes: ringMib * MiB },
-    // No rotation, so that every line is still there to be counted after the run.
-    exporters: [{ type: 'file', path: join(dir, 'out', 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
+    exporters: exporters(dir),
     supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },
   }));
   const { child, notes } = engine;
   return {
-    kind: 'engine',
+    kind,
     pid: child.pid!,
     port: engine.port,
     listenerPids: () => [...engine.childPids()].filter(([name]) => name.startsWith('ingest-')).map(([, pid]) => pid),

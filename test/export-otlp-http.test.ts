@@ -79,3 +79,28 @@ test('a 400 is not retried: the request goes to the dead-letter file with the st
   t.deepEqual(Buffer.from(line.payload_base64, 'base64'), downstream.arrivals[0].raw, 'the refused request is kept byte for byte');
   t.deepEqual(idsOf([downstream.arrivals[1]]).sort(), Array.from({ length: 10 }, (_, i) => `good-${i}`).sort());
 });
+
+test('encoding: json posts OTLP/JSON with its content type, and reads a JSON partial success', async (t) => {
+  let path: string | undefined;
+  const downstream = await httpDownstream((_i, req, res) => {
+    path = req.url;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ partialSuccess: { rejectedLogRecords: '2', errorMessage: 'two dropped' } }));
+  });
+  t.teardown(() => downstream.close());
+  const engine = await startEngine({ exporters: [exporter(downstream.port, { encoding: 'json', endpoint: `http://127.0.0.1:${downstream.port}/custom/path` })] });
+  t.teardown(() => engine.cleanup());
+
+  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
+  for (let i = 0; i < 5; i++) sender.emit(`j-${i}`);
+  t.deepEqual(await sender.flush(), { delivered: 5, failed: 0 });
+  await sender.shutdown();
+  const [arrival] = await downstream.arrived(1);
+  t.like(await engine.waitForLog((l) => l.msg === 'downstream accepted a request in part'), { rejectedLogRecords: 2, message: 'two dropped' });
+  t.is(await engine.stop(), 0);
+  t.is(arrival.contentType, 'application/json');
+  t.is(path, '/custom/path', 'an endpoint with a path is used as it is');
+  const body = JSON.parse(arrival.raw.toString('utf8')) as { resourceLogs: Array<{ resource: { attributes: Array<{ key: string }> }; scopeLogs: Array<{ logRecords: Array<{ attributes: Array<{ key: string; value: { stringValue: string } }> }> }> }> };
+  const ids = body.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => r.attributes.find((a) => a.key === 'test.id')!.value.stringValue)));
+  t.deepEqual(ids.sort(), ['j-0', 'j-1', 'j-2', 'j-3', 'j-4']);
+  t.true(body.resourceLogs[0].resource.attributes.some((a) => a.key === 'host.name'), 'enriched before being written as JSON');
+});

@@ -49,5 +49,5 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   t.is(valueOf(replayed, 'gophership_replay_segments_remaining'), 0);
   t.is(valueOf(replayed, 'gophership_vault_records'), 0);
   t.true((valueOf(replayed, 'gophership_replay_bytes_total') ?? 0) > 0);
-  t.is(valueOf(replayed, 'gophership_export_records_sent_total', { exporter: 'file' }), 15, 'replayed requests are decoded and counted by the exporter');
+  t.is(valueOf(replayed, 'gophership_export_records_sent_total', { exporter: 'file[0]' }), 15, 'replayed requests are decoded and counted by the exporter');
 });

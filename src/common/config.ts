@@ -43,6 +43,10 @@ export interface ExportTlsConfig {
 
 interface OtlpExporterCommon {
   tls: ExportTlsConfig | null;
+  /** Connections to the downstream. */
+  connections: number;
+  /** Downstream requests one ring batch may have in flight at once. */
+  max_in_flight: number;
   headers: Record<string, string>;
   timeout_ms: number;
   max_message_bytes: number;
@@ -386,7 +390,7 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
   };
 }
 
-const OTLP_KEYS = ['endpoint', 'tls', 'headers', 'timeout_ms', 'max_message_bytes', 'compression', 'batch', 'retry'] as const;
+const OTLP_KEYS = ['endpoint', 'tls', 'connections', 'max_in_flight', 'headers', 'timeout_ms', 'max_message_bytes', 'compression', 'batch', 'retry'] as const;
 
 function parseOtlpCommon(obj: Raw, path: string): OtlpExporterCommon {
   // 4 MiB is what gRPC servers (the OpenTelemetry Collector's included) accept by default.
@@ -409,6 +413,8 @@ function parseOtlpCommon(obj: Raw, path: string): OtlpExporterCommon {
   const initial = int(retryRaw, 'initial_ms', retryPath, 500, 1, 3_600_000);
   return {
     tls,
+    connections: int(obj, 'connections', path, 2, 1, 64),
+    max_in_flight: int(obj, 'max_in_flight', path, 4, 1, 256),
     headers: Object.fromEntries(Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v])),
     timeout_ms: int(obj, 'timeout_ms', path, 10_000, 1, 3_600_000),
     max_message_bytes: maxMessage,

@@ -45,10 +45,6 @@ class Pieces {
     const header = Buffer.allocUnsafe(lenFieldSize(field, 0) + 5);
     this.push(header.subarray(0, writeLenHeader(header, 0, field, bodyBytes)));
   }
-
-  concat(): Buffer {
-    return Buffer.concat(this.list, this.size);
-  }
 }
 
 export class ResourceSplicer {
@@ -67,7 +63,28 @@ export class ResourceSplicer {
    * Throws PoisonRecordError when the walked layers are not valid protobuf.
    */
   splice(request: Uint8Array): Uint8Array {
-    if (this.attributes.length === 0) return request;
+    const pieces: Uint8Array[] = [];
+    const size = this.splicePieces(request, pieces);
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+  }
+
+  /**
+   * The edited request as pieces to be written one after the other (views of `request` and
+   * small new headers), appended to `out`; returns their total size. Lets a caller copy
+   * several edited requests into one buffer of its own with no intermediate copy.
+   */
+  splicePieces(request: Uint8Array, out: Uint8Array[]): number {
+    const edited = this.edit(request);
+    if (edited === null) {
+      out.push(request);
+      return request.byteLength;
+    }
+    for (const piece of edited.list) out.push(piece);
+    return edited.size;
+  }
+
+  private edit(request: Uint8Array): Pieces | null {
+    if (this.attributes.length === 0) return null;
     const top = new WireCursor(request, 0, request.byteLength);
     const out = new Pieces();
     let copyFrom = 0;
@@ -81,9 +98,9 @@ export class ResourceSplicer {
       for (const piece of body.list) out.push(piece);
       copyFrom = end;
     }
-    if (copyFrom === 0) return request;
+    if (copyFrom === 0) return null;
     out.push(request.subarray(copyFrom));
-    return out.concat();
+    return out;
   }
 
   /** Writes the new ResourceLogs body into `out`; false (and nothing written) when unchanged. */

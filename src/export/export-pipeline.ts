@@ -11,6 +11,7 @@
  * exporter needs decoded requests (file, stdout).
  */
 import { extname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, ExporterConfig } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -21,7 +22,7 @@ import { RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { resourceSplicer } from './enrichment';
-import type { ExportBatch, Exporter } from './exporter';
+import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
 import { MeasuredExporter, exportCounts } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { OtlpExporter } from './otlp-exporter';
@@ -73,15 +74,17 @@ export class ExportPipeline {
 
   /** `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq). */
   async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): Promise<void> {
-    const requests: Uint8Array[] = [];
-    const logRecords: number[] = [];
+    const requests: PreparedRequest[] = [];
     const decoded: LogsRequest[] | null = this.decodes ? [] : null;
     for (const record of records) {
       try {
-        const request = this.splicer.splice(this.requestOf(record));
+        const original = this.requestOf(record);
+        const pieces: Uint8Array[] = [];
+        const bytes = this.splicer.splicePieces(original, pieces);
+        // Enrichment adds no LogRecord, so the original (one contiguous buffer) is walked.
+        const request = { pieces, bytes, logRecords: this.counts ? countLogRecords(original) : 0 };
         // Decoded (or walked) before anything is handed out, so that poison reaches no exporter.
-        const decodedRequest = decoded === null ? null : decodeLogsRequest(request);
-        logRecords.push(this.counts ? countLogRecords(request) : 0);
+        const decodedRequest = decoded === null ? null : decodeLogsRequest(contiguous(request));
         requests.push(request);
         if (decodedRequest !== null) decoded!.push(decodedRequest);
       } catch (err) {
@@ -93,7 +96,7 @@ export class ExportPipeline {
       }
     }
     if (requests.length === 0) return;
-    const batch: ExportBatch = { requests, logRecords, decoded, source: sourceOf(records[0]) };
+    const batch: ExportBatch = { requests, decoded, source: sourceOf(records[0]) };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
   }
 
@@ -140,7 +143,7 @@ export class ExportPipeline {
         signal.throwIfAborted();
         const delay = Math.min(EXPORTER_RETRY_MAX_MS, EXPORTER_RETRY_MIN_MS * 2 ** attempt);
         this.log.error('exporter failed; retrying this batch for it alone', { exporter: exporter.name, err, retryInMs: delay });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, undefined, { signal });
       }
     }
   }

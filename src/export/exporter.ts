@@ -3,16 +3,29 @@
  */
 import type { LogsRequest } from './record-decoder';
 
+/**
+ * One serialized ExportLogsServiceRequest, enriched, as pieces to be written one after the
+ * other: views into the ring (valid until it commits) and the small headers the splice
+ * made. Forwarding exporters copy the pieces straight into their own send buffer.
+ */
+export interface PreparedRequest {
+  readonly pieces: readonly Uint8Array[];
+  readonly bytes: number;
+  readonly logRecords: number;
+}
+
 /** One ring batch, prepared once for every exporter. */
 export interface ExportBatch {
-  /** Serialized ExportLogsServiceRequests, enriched; views into the ring until it commits. */
-  readonly requests: readonly Uint8Array[];
-  /** LogRecords in each request. */
-  readonly logRecords: readonly number[];
+  readonly requests: readonly PreparedRequest[];
   /** The decoded requests, present when some exporter needs them (file, stdout). */
   readonly decoded: readonly LogsRequest[] | null;
   /** Where the records came from, for the dead-letter file (ring, vault segment). */
   readonly source: string;
+}
+
+/** The request as one buffer: a view when it is one piece, a copy otherwise. */
+export function contiguous(request: PreparedRequest): Uint8Array {
+  return request.pieces.length === 1 ? request.pieces[0] : Buffer.concat(request.pieces, request.bytes);
 }
 
 export interface Exporter {

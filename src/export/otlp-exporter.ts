@@ -8,13 +8,15 @@
  * (the ring's head waits for this export to resolve), so an outage backs the ring up
  * instead of growing a queue here.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OtlpGrpcExporterConfig, OtlpHttpExporterConfig } from '../common/config';
 import { ExportRejectedError, ExportTooLargeError, ExportUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { countLogRecords, splitRequest } from '../common/otlp-wire-split';
 import { countsOf, exportCounts } from './export-metrics';
-import type { DeadLetterRequest, ExportBatch, Exporter } from './exporter';
+import { contiguous, type DeadLetterRequest, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
 import { backoffMs } from './retry-policy';
+import { SendBuffers } from './send-buffers';
 
 export interface ExportAck {
   /** From the response's partial_success; 0 when everything was accepted. */
@@ -34,13 +36,20 @@ export interface Transport {
 
 /** A downstream request and the batch requests it is made of. */
 interface Group {
-  parts: Uint8Array[];
+  parts: PreparedRequest[];
   logRecords: number;
   bytes: number;
 }
 
+/** While a downstream stays away, how often its retries are logged. */
+const RETRY_LOG_EVERY_MS = 10_000;
+
 export class OtlpExporter implements Exporter {
   readonly decodes = false;
+  /** Date.now() of the first failure of the current outage; 0 when the downstream answers. */
+  private failingSince = 0;
+  private lastRetryLog = 0;
+  private readonly buffers: SendBuffers;
 
   constructor(
     readonly name: string,
@@ -48,10 +57,18 @@ export class OtlpExporter implements Exporter {
     private readonly transport: Transport,
     private readonly deadLetter: DeadLetterRequest,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.buffers = new SendBuffers(config.batch.max_bytes);
+  }
 
+  /** Up to max_in_flight downstream requests at once; resolves when all are delivered. */
   async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {
-    for (const group of this.groups(batch)) await this.deliver(group, batch.source, signal);
+    const groups = [...this.groups(batch)];
+    let next = 0;
+    const sender = async (): Promise<void> => {
+      while (next < groups.length) await this.deliver(groups[next++], batch.source, signal);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.config.max_in_flight, groups.length) }, sender));
   }
 
   close(): Promise<void> {
@@ -61,40 +78,60 @@ export class OtlpExporter implements Exporter {
   private *groups(batch: ExportBatch): Generator<Group> {
     const { max_records: maxRecords, max_bytes: maxBytes } = this.config.batch;
     let group: Group = { parts: [], logRecords: 0, bytes: 0 };
-    for (let i = 0; i < batch.requests.length; i++) {
-      const request = batch.requests[i];
-      const records = batch.logRecords[i];
-      if (group.parts.length !== 0 && (group.logRecords + records > maxRecords || group.bytes + request.byteLength > maxBytes)) {
+    for (const request of batch.requests) {
+      if (group.parts.length !== 0 && (group.logRecords + request.logRecords > maxRecords || group.bytes + request.bytes > maxBytes)) {
         yield group;
         group = { parts: [], logRecords: 0, bytes: 0 };
       }
-      if (request.byteLength <= this.config.max_message_bytes) {
+      if (request.bytes <= this.config.max_message_bytes) {
         group.parts.push(request);
-        group.logRecords += records;
-        group.bytes += request.byteLength;
+        group.logRecords += request.logRecords;
+        group.bytes += request.bytes;
         continue;
       }
+      const whole = contiguous(request);
       let pieces: Uint8Array[];
       try {
-        pieces = splitRequest(request, this.config.max_message_bytes);
+        pieces = splitRequest(whole, this.config.max_message_bytes);
       } catch (err) {
         if (!(err instanceof ExportTooLargeError)) throw err;
-        this.refuse(request, 'too large', err, batch.source);
+        this.refuse(whole, 'too large', err, batch.source);
         continue;
       }
-      for (const piece of pieces) yield { parts: [piece], logRecords: countLogRecords(piece), bytes: piece.byteLength };
+      for (const piece of pieces) yield single(piece);
     }
     if (group.parts.length !== 0) yield group;
   }
 
   private async deliver(group: Group, source: string, signal: AbortSignal): Promise<void> {
-    const request = group.parts.length === 1 ? group.parts[0] : Buffer.concat(group.parts, group.bytes);
+    // A single unedited request goes as the ring's own bytes; anything else is assembled.
+    if (group.parts.length === 1 && group.parts[0].pieces.length === 1) return this.attempt(group, group.parts[0].pieces[0], source, signal);
+    const buffer = this.buffers.take(group.bytes);
+    try {
+      let at = 0;
+      for (const part of group.parts) {
+        for (const piece of part.pieces) {
+          buffer.set(piece, at);
+          at += piece.byteLength;
+        }
+      }
+      await this.attempt(group, buffer.subarray(0, at), source, signal);
+    } finally {
+      this.buffers.give(buffer);
+    }
+  }
+
+  private async attempt(group: Group, request: Uint8Array, source: string, signal: AbortSignal): Promise<void> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
         const ack = await this.transport.send(request, signal);
         this.acknowledged(group.logRecords, ack);
+        if (this.failingSince !== 0) {
+          this.log.info('downstream acknowledges again', { exporter: this.name, unavailableForMs: Date.now() - this.failingSince });
+          this.failingSince = 0;
+        }
         return;
       } catch (err) {
         signal.throwIfAborted();
@@ -107,8 +144,8 @@ export class OtlpExporter implements Exporter {
           return;
         }
         countsOf(this.name).retries++;
-        this.log.warn('downstream unavailable; will retry', { exporter: this.name, err, attempt: attempt + 1, retryInMs: delay, serverDelay: err.retryAfterMs !== undefined });
-        await sleep(delay, signal);
+        this.unavailable(err, attempt, delay);
+        await sleep(delay, undefined, { signal });
       }
     }
   }
@@ -122,7 +159,24 @@ export class OtlpExporter implements Exporter {
       this.refuse(request, 'rejected', err, source);
       return;
     }
-    for (const part of group.parts) await this.deliver({ parts: [part], logRecords: countLogRecords(part), bytes: part.byteLength }, source, signal);
+    for (const part of group.parts) await this.deliver({ parts: [part], logRecords: part.logRecords, bytes: part.bytes }, source, signal);
+  }
+
+  // During an outage every batch in flight retries; one line per exporter every
+  // RETRY_LOG_EVERY_MS says it all without flooding the log.
+  private unavailable(err: ExportUnavailableError, attempt: number, delay: number): void {
+    const now = Date.now();
+    if (this.failingSince === 0) this.failingSince = now;
+    else if (now - this.lastRetryLog < RETRY_LOG_EVERY_MS) return;
+    this.lastRetryLog = now;
+    this.log.warn('downstream unavailable; will retry', {
+      exporter: this.name,
+      err,
+      attempt: attempt + 1,
+      retryInMs: delay,
+      serverDelay: err.retryAfterMs !== undefined,
+      unavailableForMs: now - this.failingSince,
+    });
   }
 
   private acknowledged(logRecords: number, ack: ExportAck): void {
@@ -144,16 +198,8 @@ export class OtlpExporter implements Exporter {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+function single(request: Uint8Array): Group {
+  const logRecords = countLogRecords(request);
+  return { parts: [{ pieces: [request], bytes: request.byteLength, logRecords }], logRecords, bytes: request.byteLength };
 }
+

@@ -20,7 +20,9 @@ const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes 
 const identity = (bytes: Buffer): Buffer => bytes;
 
 export class OtlpGrpcTransport implements Transport {
-  private readonly client: grpc.Client;
+  /** One per connection: grpc-js multiplexes a client's calls over a single HTTP/2 connection. */
+  private readonly clients: grpc.Client[];
+  private nextClient = 0;
   private readonly metadata: grpc.Metadata;
 
   constructor(
@@ -34,6 +36,8 @@ export class OtlpGrpcTransport implements Transport {
       'grpc.default_compression_algorithm': config.compression === 'gzip' ? GZIP : 0,
       // Retries are ours (with the OTLP table and RetryInfo); grpc-js's own would double them.
       'grpc.enable_retries': 0,
+      // Without it, clients with equal options share one connection.
+      'grpc.use_local_subchannel_pool': 1,
     };
     let credentials = grpc.credentials.createInsecure();
     if (tls !== null) {
@@ -41,7 +45,7 @@ export class OtlpGrpcTransport implements Transport {
       credentials = grpc.credentials.createFromSecureContext(createSecureContext({ minVersion: 'TLSv1.3', ...files }));
       if (tls.server_name !== null) options['grpc.ssl_target_name_override'] = tls.server_name;
     }
-    this.client = new grpc.Client(target, credentials, options);
+    this.clients = Array.from({ length: config.connections }, () => new grpc.Client(target, credentials, options));
     this.metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(config.headers)) this.metadata.set(key, value);
   }
@@ -49,7 +53,8 @@ export class OtlpGrpcTransport implements Transport {
   send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => call.cancel();
-      const call = this.client.makeUnaryRequest<Buffer, Buffer>(
+      const client = this.clients[this.nextClient++ % this.clients.length];
+      const call = client.makeUnaryRequest<Buffer, Buffer>(
         METHOD,
         identity,
         identity,
@@ -68,7 +73,7 @@ export class OtlpGrpcTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    this.client.close();
+    for (const client of this.clients) client.close();
   }
 }
 

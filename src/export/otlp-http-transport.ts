@@ -13,8 +13,6 @@ import { logsRequestToJson } from './otlp-json';
 import { httpRetryable, retryAfterMs } from './retry-policy';
 import { readTlsFiles } from './tls-files';
 
-/** Connections per downstream origin: one per ring batch in flight is plenty. */
-const CONNECTIONS = 8;
 /** An error body is only for the log line and the dead-letter reason. */
 const MAX_ERROR_TEXT = 512;
 
@@ -30,7 +28,7 @@ export class OtlpHttpTransport implements Transport {
     const url = new URL(config.endpoint);
     this.path = `${url.pathname}${url.search}`;
     const tls = config.tls === null ? undefined : { minVersion: 'TLSv1.3' as const, ...readTlsFiles(config.tls, name), ...(config.tls.server_name === null ? {} : { servername: config.tls.server_name }) };
-    this.pool = new Pool(url.origin, { connections: CONNECTIONS, headersTimeout: config.timeout_ms, bodyTimeout: config.timeout_ms, connect: tls });
+    this.pool = new Pool(url.origin, { connections: config.connections, headersTimeout: config.timeout_ms, bodyTimeout: config.timeout_ms, connect: tls });
     this.headers = {
       ...config.headers,
       'content-type': config.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
@@ -41,18 +39,22 @@ export class OtlpHttpTransport implements Transport {
   async send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
     let body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
     if (this.config.compression === 'gzip') body = gzipSync(body);
-    let response;
+    let status: number;
+    let responseHeaders: Record<string, string | string[] | undefined>;
+    let text: Buffer;
     try {
-      response = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+      const response = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+      status = response.statusCode;
+      responseHeaders = response.headers;
+      text = Buffer.from(await response.body.arrayBuffer());
     } catch (err) {
+      // Refused, reset, timed out: the downstream may not have the request; send it again.
       signal.throwIfAborted();
       throw new ExportUnavailableError(`POST ${this.config.endpoint}: ${(err as Error).message}`);
     }
-    const text = Buffer.from(await response.body.arrayBuffer());
-    const status = response.statusCode;
     if (status >= 200 && status < 300) return this.acknowledgement(text);
-    const message = `HTTP ${status} from ${this.config.endpoint}: ${this.errorText(text, response.headers['content-type'])}`;
-    if (httpRetryable(status)) throw new ExportUnavailableError(message, retryAfterMs(response.headers['retry-after']));
+    const message = `HTTP ${status} from ${this.config.endpoint}: ${this.errorText(text, responseHeaders['content-type'])}`;
+    if (httpRetryable(status)) throw new ExportUnavailableError(message, retryAfterMs(responseHeaders['retry-after']));
     throw new ExportRejectedError(message);
   }
 

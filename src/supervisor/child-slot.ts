@@ -99,7 +99,7 @@ export class ChildSlot {
       // Part of the engine's memory bound (docs/operations.md): a child over its heap cap dies
       // alone and is restarted, instead of the kernel OOM-killing whatever it picks.
       execArgv: [...process.execArgv, ...heapFlags(heapCapMib(this.o.config, this.o.role))],
-      env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
+      env: { ...process.env, ...roleEnv(this.o.role), [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],
       serialization: 'json',
     });
@@ -181,4 +181,19 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The exporter allocates a multi-MiB buffer per downstream request (grpc-js frames every
+ * message into a fresh one). glibc serves those with mmap and trims freed heap eagerly, so
+ * each request pays first-touch page faults on MiBs of memory, which in a VM cost more than
+ * the copy: with these settings the forwarding stage runs about twice as fast
+ * (bench/green-forward.ts, docs/benchmarks.md). Allocations below 32 MiB then come from the
+ * heap, and up to 64 MiB of freed heap is kept for reuse instead of returned at once. An
+ * operator's own GLIBC_TUNABLES wins.
+ */
+const EXPORTER_MALLOC = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864';
+
+function roleEnv(role: ChildRole): Record<string, string> {
+  return role === 'export' && process.env.GLIBC_TUNABLES === undefined ? { GLIBC_TUNABLES: EXPORTER_MALLOC } : {};
 }

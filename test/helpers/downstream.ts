@@ -12,8 +12,10 @@ import { decodeLogsRequest, type OtlpLogsRequest } from '../../src/common/otlp-p
 
 export interface Arrival {
   atMs: number;
+  /** Decoded when it came as protobuf; null for an OTLP/JSON body (see `raw`). */
   request: OtlpLogsRequest;
   raw: Buffer;
+  contentType: string;
 }
 
 export interface Downstream {
@@ -26,13 +28,14 @@ export interface Downstream {
 
 type Waiter = { n: number; resolve: (a: Arrival[]) => void };
 
-function recorder(): { arrivals: Arrival[]; add(raw: Buffer): void; arrived(n: number): Promise<Arrival[]> } {
+function recorder(): { arrivals: Arrival[]; add(raw: Buffer, contentType?: string): void; arrived(n: number): Promise<Arrival[]> } {
   const arrivals: Arrival[] = [];
   const waiters: Waiter[] = [];
   return {
     arrivals,
-    add(raw) {
-      arrivals.push({ atMs: performance.now(), request: decodeLogsRequest(raw), raw });
+    add(raw, contentType = 'application/grpc') {
+      const request = contentType.includes('json') ? (null as unknown as OtlpLogsRequest) : decodeLogsRequest(raw);
+      arrivals.push({ atMs: performance.now(), request, raw, contentType });
       for (let i = waiters.length - 1; i >= 0; i--) if (arrivals.length >= waiters[i].n) waiters.splice(i, 1)[0].resolve(arrivals);
     },
     arrived(n) {
@@ -50,7 +53,7 @@ export async function httpDownstream(answer: (i: number, req: IncomingMessage, r
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      r.add(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body);
+      r.add(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body, req.headers['content-type']);
       answer(count++, req, res);
     });
   });
@@ -67,7 +70,7 @@ export async function httpDownstream(answer: (i: number, req: IncomingMessage, r
 export type GrpcAnswer = { error: Partial<grpc.StatusObject> } | { response: Buffer };
 
 /** An OTLP/gRPC LogsService whose i-th Export call gets `answer(i)`. */
-export async function grpcDownstream(answer: (i: number) => GrpcAnswer): Promise<Downstream> {
+export async function grpcDownstream(answer: (i: number) => GrpcAnswer, credentials = grpc.ServerCredentials.createInsecure()): Promise<Downstream> {
   const r = recorder();
   let count = 0;
   const server = new grpc.Server();
@@ -94,7 +97,7 @@ export async function grpcDownstream(answer: (i: number) => GrpcAnswer): Promise
     },
   );
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     port,
