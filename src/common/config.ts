@@ -33,6 +33,17 @@ export interface Config {
       max_concurrent_streams: number;
       window_bytes: number;
     };
+    otlp_http: {
+      listen: ListenAddress[];
+      /** Counted after decompression; the wire bytes of a compressed body are held to it too. */
+      max_body_bytes: number;
+    };
+    lines: {
+      listen: ListenAddress[];
+      max_line_bytes: number;
+      /** What happens to a line longer than max_line_bytes. */
+      long_lines: 'split' | 'truncate';
+    };
   };
   rings: {
     dir: string;
@@ -66,6 +77,11 @@ export interface Config {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * A lines record holds at most one pending partial line (max_line_bytes) plus one socket
+ * read (64 KiB in Node) plus its small header; see src/ingest/lines-framer.ts.
+ */
+export const LINES_RECORD_SLACK_BYTES = 128 * 1024;
 
 type Raw = Record<string, unknown>;
 
@@ -92,11 +108,15 @@ export function validateConfig(raw: unknown): Config {
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
-  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'otlp_grpc']);
+  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'otlp_grpc', 'otlp_http', 'lines']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes']);
   const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
   if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
   const listen = listenRaw.map((entry, i) => parseListen(entry, `ingest.otlp_grpc.listen[${i}]`));
+  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes']);
+  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines']);
+  const maxBody = int(httpRaw, 'max_body_bytes', 'ingest.otlp_http', 20 * MiB, 1024, 1024 * MiB);
+  const maxLine = int(linesRaw, 'max_line_bytes', 'ingest.lines', 64 * 1024, 16, 64 * MiB);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -106,8 +126,9 @@ export function validateConfig(raw: unknown): Config {
   }
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes']);
-  const greenBytes = ringBytes(ringsRaw, 'green_bytes', maxMessage);
-  const redBytes = ringBytes(ringsRaw, 'red_bytes', maxMessage);
+  const largestRecord = Math.max(maxMessage, maxBody, maxLine + LINES_RECORD_SLACK_BYTES);
+  const greenBytes = ringBytes(ringsRaw, 'green_bytes', largestRecord);
+  const redBytes = ringBytes(ringsRaw, 'red_bytes', largestRecord);
 
   const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second']);
   const zonesRaw = section(root.zones, 'zones', ['force']);
@@ -129,6 +150,15 @@ export function validateConfig(raw: unknown): Config {
         listen,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
         window_bytes: int(grpcRaw, 'window_bytes', 'ingest.otlp_grpc', 4 * MiB, 65535, 256 * MiB),
+      },
+      otlp_http: {
+        listen: listenList(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
+        max_body_bytes: maxBody,
+      },
+      lines: {
+        listen: listenList(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
+        max_line_bytes: maxLine,
+        long_lines: oneOf(linesRaw, 'long_lines', 'ingest.lines', ['split', 'truncate'] as const, 'split'),
       },
     },
     rings: {
@@ -171,12 +201,14 @@ function defaultRingDir(dataDir: string): string {
   return `/dev/shm/gophership-${process.getuid?.() ?? 0}-${tag}`;
 }
 
-function ringBytes(raw: Raw, key: string, maxMessage: number): number {
+function ringBytes(raw: Raw, key: string, largestRecord: number): number {
   const bytes = int(raw, key, 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
   if ((bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
-  // A record never wraps inside the ring, so the largest message must fit twice.
-  if (bytes < 2 * (maxMessage + 64)) {
-    throw new ConfigError(`rings.${key} (${bytes}) must be at least twice ingest.max_message_bytes (${maxMessage}) plus framing; raise rings.${key} or lower ingest.max_message_bytes`);
+  // A record never wraps inside the ring, so the largest record must fit twice.
+  if (bytes < 2 * (largestRecord + 64)) {
+    throw new ConfigError(
+      `rings.${key} (${bytes}) must be at least twice the largest record (${largestRecord}: ingest.max_message_bytes, ingest.otlp_http.max_body_bytes, or ingest.lines.max_line_bytes plus one read) plus framing; raise rings.${key} or lower those`,
+    );
   }
   return bytes;
 }
@@ -190,6 +222,12 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
     max_bytes: int(obj, 'max_bytes', path, 100 * MiB, 4096, Number.MAX_SAFE_INTEGER),
     max_files: int(obj, 'max_files', path, 5, 0, 10000),
   };
+}
+
+function listenList(raw: Raw, path: string, dflt: string[]): ListenAddress[] {
+  const entries = raw.listen ?? dflt;
+  if (!Array.isArray(entries)) throw bad('a list of "host:port" or "unix:PATH"', `${path}.listen`, entries);
+  return entries.map((entry, i) => parseListen(entry, `${path}.listen[${i}]`));
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {

@@ -18,6 +18,11 @@ function perInstance(path: string, instance: number): string {
   return `${path.slice(0, path.length - ext.length)}-${instance}${ext}`;
 }
 
+/** The largest inflated payload ingest accepts: gRPC messages and OTLP/HTTP bodies have their own limits. */
+function largestPayload(config: Config): number {
+  return Math.max(config.ingest.max_message_bytes, config.ingest.otlp_http.max_body_bytes);
+}
+
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 export class ExportPipeline {
@@ -51,7 +56,7 @@ export class ExportPipeline {
     decoded.length = 0;
     for (const record of records) {
       try {
-        decoded.push(decodeRecord(record, this.config.ingest.max_message_bytes));
+        decoded.push(decodeRecord(record, largestPayload(this.config)));
       } catch (err) {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);

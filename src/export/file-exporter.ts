@@ -4,6 +4,7 @@
  */
 import type { FileExporterConfig } from '../common/config';
 import { FileSink } from './file-sink';
+import { LinesRequest } from './lines-decoder';
 import { logsRequestToJson } from './otlp-json';
 import type { LogsRequest } from './record-decoder';
 
@@ -18,7 +19,8 @@ export class FileExporter {
   export(requests: readonly LogsRequest[]): void {
     if (requests.length === 0) return;
     let text = '';
-    for (const request of requests) text += `${logsRequestToJson(request)}\n`;
+    // Lines write their JSON straight from the received text (lines-decoder).
+    for (const request of requests) text += `${request instanceof LinesRequest ? request.toJson() : logsRequestToJson(request)}\n`;
     this.sink.write(text);
   }
 

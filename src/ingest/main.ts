@@ -12,7 +12,9 @@ import { attachRing, type Ring, type RingWriter } from '../common/ring';
 import { ringPath } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
 import { InflightBudget } from './inflight-budget';
+import { createLinesServer } from './lines-server';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
+import { createOtlpHttpServer } from './otlp-http-server';
 import { ZoneRouter } from './zone-router';
 
 runChild(async ({ index, config, inheritedFds }, log) => {
@@ -44,10 +46,31 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), zone: forcedRed ? 'red (forced)' : 'green' });
+  const { otlp_http: http, lines } = config.ingest;
+  const httpServers = await Promise.all(
+    http.listen.map(async (addr) => {
+      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, inflight, log });
+      await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      return server;
+    }),
+  );
+  const linesServers = await Promise.all(
+    lines.listen.map(async (addr) => {
+      const unixPath = addr.kind === 'unix' ? addr.path : undefined;
+      const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log });
+      await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      return server;
+    }),
+  );
+  log.info('ingest worker listening', {
+    otlp_grpc: grpc.listen.map(formatListen),
+    otlp_http: http.listen.map(formatListen),
+    lines: lines.listen.map(formatListen),
+    zone: forcedRed ? 'red (forced)' : 'green',
+  });
   return {
     async close(graceMs) {
-      await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
+      await Promise.all([...servers, ...httpServers, ...linesServers].map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();
     },

@@ -23,6 +23,9 @@ export interface Engine {
   ringDir: string;
   grpcPort: number;
   grpcSocket: string;
+  httpPort: number;
+  linesPort: number;
+  linesSocket: string;
   outputPath: string;
   configPath: string;
   logs: LogLine[];
@@ -50,10 +53,18 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
   const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
   const grpcPort = await freePort();
   const grpcSocket = join(dir, 'otlp-grpc.sock');
+  const httpPort = await freePort();
+  const linesPort = await freePort();
+  const linesSocket = join(dir, 'lines.sock');
   const outputPath = join(dir, 'out', 'logs.jsonl');
   const config = {
     data_dir: dir,
-    ingest: { workers: 2, otlp_grpc: { listen: [`127.0.0.1:${grpcPort}`, `unix:${grpcSocket}`] } },
+    ingest: {
+      workers: 2,
+      otlp_grpc: { listen: [`127.0.0.1:${grpcPort}`, `unix:${grpcSocket}`] },
+      otlp_http: { listen: [`127.0.0.1:${httpPort}`] },
+      lines: { listen: [`127.0.0.1:${linesPort}`, `unix:${linesSocket}`] },
+    },
     rings: { dir: ringDir, green_bytes: 64 * 1024 * 1024 },
     exporters: [{ type: 'file', path: outputPath }],
     supervisor: { restart_backoff_min_ms: 50, shutdown_timeout_ms: 20_000 },
@@ -61,7 +72,7 @@ export async function startEngine(overrides: Record<string, unknown> = {}): Prom
   merge(config, overrides);
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
-  return launch({ dir, ringDir, grpcPort, grpcSocket, outputPath, configPath });
+  return launch({ dir, ringDir, grpcPort, grpcSocket, httpPort, linesPort, linesSocket, outputPath, configPath });
 }
 
 /** Overrides replace values and lists, and merge into sections key by key. */
@@ -78,10 +89,10 @@ function isSection(value: unknown): value is Record<string, unknown> {
 }
 
 /** Where an engine keeps its files: fixed at the first start, reused by relaunch(). */
-type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'outputPath' | 'configPath'>;
+type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'httpPort' | 'linesPort' | 'linesSocket' | 'outputPath' | 'configPath'>;
 
 async function launch(layout: Layout): Promise<Engine> {
-  const { dir, ringDir, grpcPort, grpcSocket, outputPath, configPath } = layout;
+  const { dir, ringDir, grpcPort, grpcSocket, httpPort, linesPort, linesSocket, outputPath, configPath } = layout;
   const child = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
 
   const logs: LogLine[] = [];
@@ -117,6 +128,9 @@ async function launch(layout: Layout): Promise<Engine> {
     ringDir,
     grpcPort,
     grpcSocket,
+    httpPort,
+    linesPort,
+    linesSocket,
     outputPath,
     configPath,
     logs,
