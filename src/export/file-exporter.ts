@@ -8,6 +8,8 @@ import { LinesRequest } from './lines-decoder';
 import { logsRequestToJson } from './otlp-json';
 import type { LogsRequest } from './record-decoder';
 
+const NEWLINE = Buffer.from('\n');
+
 export class FileExporter {
   private readonly sink: FileSink;
 
@@ -18,10 +20,12 @@ export class FileExporter {
   /** Returns only once the lines are written: the caller commits the ring after this. */
   export(requests: readonly LogsRequest[]): void {
     if (requests.length === 0) return;
-    let text = '';
-    // Lines write their JSON straight from the received text (lines-decoder).
-    for (const request of requests) text += `${request instanceof LinesRequest ? request.toJson() : logsRequestToJson(request)}\n`;
-    this.sink.write(text);
+    // Lines write their JSON straight from the received bytes (lines-decoder).
+    const parts: Buffer[] = [];
+    for (const request of requests) {
+      parts.push(request instanceof LinesRequest ? request.toJsonBytes() : Buffer.from(logsRequestToJson(request)), NEWLINE);
+    }
+    this.sink.write(Buffer.concat(parts));
   }
 
   close(): void {

@@ -5,11 +5,12 @@
  * same for every line of a record, so they are written once per record, not per line).
  *
  * The decoded form is built only when something asks for it. The file exporter asks for the
- * OTLP/JSON text instead, which is written straight from the record's text: most records
- * hold no byte that JSON must escape, and then the whole record is one native replace of
- * "\n" by the text between two records' bodies. That is what lets the lines path keep up
- * with line-oriented peers (docs/benchmarks.md).
+ * OTLP/JSON bytes instead, written straight from the received bytes: most records hold no
+ * byte that JSON must escape, and then the whole record is one native replace of "\n" by
+ * the text between two records' bodies. That is what lets the lines path keep up with
+ * line-oriented peers (docs/benchmarks.md).
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import * as protobuf from 'protobufjs';
 import { decodeLinesHeader, LinesTransport } from '../common/lines-record';
 import type {
@@ -25,15 +26,44 @@ import { logsRequestToJson } from './otlp-json';
 
 export const LINES_SCOPE_NAME = 'gophership/lines';
 
-/** Bytes that must be escaped in a JSON string, and the blank lines and CRs that are not bodies. */
-const NEEDS_SLOW_PATH = /[\x00-\x09\x0b-\x1f"\\]|\n\n|^\n/;
 const EMPTY_BYTES = new Uint8Array(0);
+const NEWLINE = 0x0a;
+
+/**
+ * Whether every line can be copied into a JSON string as it is: valid UTF-8, no byte that
+ * JSON must escape ('"', '\\', controls), no CR (dropped from CRLF endings) and no blank
+ * line (skipped). Native searches do most of it; the control bytes are found four at a time.
+ */
+function copiesVerbatim(bytes: Buffer): boolean {
+  if (bytes.length === 0 || bytes[0] === NEWLINE || bytes.indexOf(0x22) !== -1 || bytes.indexOf(0x5c) !== -1) return false;
+  if (bytes.indexOf('\n\n') !== -1 || (!isAscii(bytes) && !isUtf8(bytes))) return false;
+  return !hasControlByte(bytes);
+}
+
+/** Any byte below 0x20 other than a newline. */
+function hasControlByte(bytes: Buffer): boolean {
+  const lead = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.length);
+  for (let i = 0; i < lead; i++) if (isControl(bytes[i])) return true;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + lead, (bytes.length - lead) >> 2);
+  for (let w = 0; w < words.length; w++) {
+    const x = words[w];
+    // Non-zero exactly when some byte of x is below 0x20 (a newline, most often): then look closer.
+    if (((x - 0x20202020) & ~x & 0x80808080) !== 0) {
+      for (let k = 0; k < 32; k += 8) if (isControl((x >>> k) & 0xff)) return true;
+    }
+  }
+  for (let i = lead + words.length * 4; i < bytes.length; i++) if (isControl(bytes[i])) return true;
+  return false;
+}
+
+function isControl(byte: number): boolean {
+  return byte < 0x20 && byte !== NEWLINE;
+}
 
 export function decodeLinesRecord(record: Pick<RingRecord, 'payload' | 'receivedMs'>): LinesRequest {
   const header = decodeLinesHeader(record.payload);
-  const lines = record.payload.subarray(header.linesOffset);
-  const text = Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString('utf8');
-  return new LinesRequest(text, record.receivedMs, header.transport, header.source);
+  // A copy: the record is shared memory that the ring reuses once the batch is committed.
+  return new LinesRequest(Buffer.from(record.payload.subarray(header.linesOffset)), record.receivedMs, header.transport, header.source);
 }
 
 export class LinesRequest implements OtlpLogsRequest {
@@ -41,7 +71,7 @@ export class LinesRequest implements OtlpLogsRequest {
 
   constructor(
     /** The lines, each ending in "\n". */
-    private readonly text: string,
+    private readonly bytes: Buffer,
     private readonly receivedMs: number,
     private readonly transport: LinesTransport,
     private readonly source: string,
@@ -53,35 +83,34 @@ export class LinesRequest implements OtlpLogsRequest {
   }
 
   /**
-   * The OTLP/JSON of this request. Once the decoded form was handed out it may have been
-   * changed (enriched), and is then what gets written.
+   * The OTLP/JSON of this request (one line, without its newline). Once the decoded form
+   * was handed out it may have been changed (enriched), and is then what gets written.
    */
-  toJson(): string {
-    if (this.decoded !== undefined || this.text.length === 0) return logsRequestToJson(this);
-    const nanos = this.observedNanos();
-    const open = `{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`;
-    let records: string;
-    if (!NEEDS_SLOW_PATH.test(this.text)) {
-      records = `${open}"${this.text.slice(0, -1).replaceAll('\n', `"}},${open}"`)}"}}`;
-    } else {
-      const parts: string[] = [];
-      for (const line of this.lines()) parts.push(`${open}${JSON.stringify(line)}}}`);
-      if (parts.length === 0) return '{}';
-      records = parts.join(',');
-    }
-    const attributes = this.attributes()
-      .map((a) => `{"key":${JSON.stringify(a.key)},"value":{"stringValue":${JSON.stringify(a.value!.stringValue)}}}`)
-      .join(',');
-    return `{"resourceLogs":[{"resource":{"attributes":[${attributes}]},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[${records}]}]}]}`;
+  toJsonBytes(): Buffer {
+    if (this.decoded !== undefined || !copiesVerbatim(this.bytes)) return Buffer.from(logsRequestToJson(this));
+    // ASCII, the usual case, goes through a one-byte string: the cheapest text V8 has.
+    const encoding = isAscii(this.bytes) ? 'latin1' : 'utf8';
+    const text = this.bytes.toString(encoding, 0, this.bytes.length - 1);
+    const open = `{"observedTimeUnixNano":"${this.observedNanos()}","body":{"stringValue":"`;
+    const head = `{"resourceLogs":[{"resource":${this.resourceJson()},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`;
+    return Buffer.from(`${head}${open}${text.replaceAll('\n', `"}},${open}`)}"}}]}]}]}`, encoding);
   }
 
   private *lines(): Generator<string> {
+    const text = this.bytes.toString('utf8');
     let start = 0;
-    for (let end = this.text.indexOf('\n'); end !== -1; end = this.text.indexOf('\n', start)) {
-      const line = this.text.charCodeAt(end - 1) === 0x0d && end > start ? this.text.slice(start, end - 1) : this.text.slice(start, end);
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      const line = text.charCodeAt(end - 1) === 0x0d && end > start ? text.slice(start, end - 1) : text.slice(start, end);
       start = end + 1;
       if (line.length > 0) yield line;
     }
+  }
+
+  private resourceJson(): string {
+    const attributes = this.attributes()
+      .map((a) => `{"key":${JSON.stringify(a.key)},"value":{"stringValue":${JSON.stringify(a.value!.stringValue)}}}`)
+      .join(',');
+    return `{"attributes":[${attributes}]}`;
   }
 
   private observedNanos(): string {
