@@ -6,11 +6,14 @@
  * bench/peers/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { exitWithin, followLines, freePort, ROOT } from './child-io';
+import { LINE_TOKEN } from './lines-load';
 import { launchEngine } from './targets';
+import { scanSegment } from '../src/vault/segment-reader';
+import { listSegments } from '../src/vault/vault-dir';
 
 export type LinesTargetName = 'gophership' | 'rsyslog' | 'syslog-ng';
 
@@ -23,6 +26,8 @@ export interface LinesTarget {
   readonly outputDir: string;
   readonly notes: string[];
   stop(): Promise<void>;
+  /** GopherShip only, after stop(): lines its vault holds (spilled red while the green ring was full). */
+  vaultedLines?(): number;
   cleanup(): void;
 }
 
@@ -33,6 +38,7 @@ const PEERS_DIR = join(ROOT, 'bench/peers');
 
 export interface GopherShipShape {
   workers: number;
+  exporters: number;
   ringMib: number;
 }
 
@@ -41,6 +47,8 @@ export async function startLinesTarget(name: LinesTargetName, syslogNgRoot: stri
   const dir = mkdtempSync(join(ROOT, 'var', `bench-${name}-`));
   const port = await freePort();
   const outputDir = join(dir, 'out');
+  // syslog-ng does not create the directories of its files.
+  mkdirSync(outputDir);
   const fill = (template: string): string =>
     readFileSync(join(PEERS_DIR, template), 'utf8').replaceAll('@PORT@', String(port)).replaceAll('@OUT@', join(outputDir, 'lines.log')).replaceAll('@WORK@', dir);
   let child: ChildProcess;
@@ -98,6 +106,7 @@ async function startGopherShip(shape: GopherShipShape): Promise<LinesTarget> {
       lines: { listen: [`127.0.0.1:${linesPort}`] },
     },
     rings: { dir: ringDir, green_bytes: shape.ringMib * MiB, red_bytes: 4 * MiB },
+    export: { processes: shape.exporters },
     exporters: [{ type: 'file', path: join(dir, 'out', 'logs.jsonl'), max_bytes: Number.MAX_SAFE_INTEGER, max_files: 0 }],
     supervisor: { shutdown_timeout_ms: STOP_TIMEOUT_MS },
   }));
@@ -109,6 +118,17 @@ async function startGopherShip(shape: GopherShipShape): Promise<LinesTarget> {
     notes: engine.notes,
     async stop() {
       await engine.stop(STOP_TIMEOUT_MS);
+    },
+    vaultedLines() {
+      const token = Buffer.from(LINE_TOKEN);
+      let lines = 0;
+      for (const segment of listSegments(join(engine.dir, 'vault'))) {
+        scanSegment(segment.path, ({ payload }) => {
+          const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+          for (let i = bytes.indexOf(token); i !== -1; i = bytes.indexOf(token, i + token.length)) lines++;
+        });
+      }
+      return lines;
     },
     cleanup: engine.cleanup,
   };
