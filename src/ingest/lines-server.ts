@@ -7,13 +7,12 @@
  * reading (the kernel's receive window closes and the sender blocks) and keeps only that one
  * record, retried on a short timer until a ring has room. Nothing queues beyond it.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { encodeLinesHeader, LinesTransport } from '../common/lines-record';
 import { createLogger, type Logger } from '../common/log';
 import { RecordKind, type RecordSink } from '../common/record-kind';
 import { LineFramer, type LongLinePolicy } from './lines-framer';
-import type { ListenTarget } from './otlp-grpc-server';
-import { listenOn } from './listen-target';
+import { listenOn, type Receiver } from './receiver';
 
 export interface LinesServerOptions {
   sink: RecordSink;
@@ -26,7 +25,6 @@ export interface LinesServerOptions {
   log?: Logger;
 }
 
-/** Plain numbers, read by the metrics endpoint; they only ever grow. */
 export interface LinesCounters {
   connections: number;
   records: number;
@@ -39,13 +37,7 @@ export interface LinesCounters {
   lostAtShutdown: number;
 }
 
-export interface LinesServer {
-  readonly counters: LinesCounters;
-  listen(target: ListenTarget): Promise<void>;
-  address(): AddressInfo | string | null;
-  /** Stops accepting; lets connections end within graceMs, then stores their partial lines and closes them. */
-  close(graceMs: number): Promise<void>;
-}
+export type LinesServer = Receiver<LinesCounters>;
 
 /** Node reads a socket 64 KiB at a time; a record must stay within what config sized the ring for. */
 const MAX_READ_BYTES = 64 * 1024;

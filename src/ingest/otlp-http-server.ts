@@ -10,14 +10,12 @@
  * stops at the limit. The client hears OK only once the record is in a ring.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createGunzip, constants as zlibConstants, type Gunzip } from 'node:zlib';
 import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { InflightBudget } from './inflight-budget';
-import type { ListenTarget } from './otlp-grpc-server';
-import { listenOn } from './listen-target';
+import { listenOn, type Receiver } from './receiver';
 import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
 import { CONTENT_TYPE, OK_BODY, encodeStatus, type BodyEncoding } from './otlp-http-status';
 
@@ -34,7 +32,6 @@ export interface OtlpHttpServerOptions {
   log?: Logger;
 }
 
-/** Plain numbers, read by the metrics endpoint; they only ever grow. */
 export interface OtlpHttpCounters {
   acceptedRequests: number;
   /** Body bytes as received (compressed when the client compressed). */
@@ -52,13 +49,7 @@ export interface OtlpHttpCounters {
   cancelled: number;
 }
 
-export interface OtlpHttpServer {
-  readonly counters: OtlpHttpCounters;
-  listen(target: ListenTarget): Promise<void>;
-  address(): AddressInfo | string | null;
-  /** Stops accepting, lets requests in flight finish, and cuts what is left after graceMs. */
-  close(graceMs: number): Promise<void>;
-}
+export type OtlpHttpServer = Receiver<OtlpHttpCounters>;
 
 const KIND: Record<BodyEncoding, RecordKind> = { proto: RecordKind.OtlpHttpProto, json: RecordKind.OtlpHttpJson };
 const MEDIA_TYPES: Readonly<Record<string, BodyEncoding>> = { 'application/x-protobuf': 'proto', 'application/json': 'json' };

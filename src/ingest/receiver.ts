@@ -1,14 +1,24 @@
 /**
- * Listening for the HTTP/1 and plain-socket receivers (node:http and node:net servers share
- * net.Server's listen): on an fd (a SO_REUSEPORT socket or one the supervisor handed down),
- * a Unix path (tests), or a host and port.
+ * What the OTLP/HTTP and lines receivers share: their interface, and listening (node:http
+ * and node:net servers share net.Server's listen) on an fd (a SO_REUSEPORT socket or one the
+ * supervisor handed down), a Unix path (tests), or a host and port.
  */
 import { chmod } from 'node:fs/promises';
-import type { Server } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { ListenError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { removeStaleSocket } from '../common/unix-socket';
 import type { ListenTarget } from './otlp-grpc-server';
+
+export interface Receiver<Counters> {
+  /** Plain numbers, read by the metrics endpoint; they only ever grow. */
+  readonly counters: Counters;
+  listen(target: ListenTarget): Promise<void>;
+  /** Where it listens (the port chosen for port 0), as net.Server reports it. */
+  address(): AddressInfo | string | null;
+  /** Stops accepting, lets what is in flight finish within graceMs, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
 
 export async function listenOn(server: Server, target: ListenTarget, log: Logger, what: string): Promise<void> {
   if ('path' in target) await removeStaleSocket(target.path);
