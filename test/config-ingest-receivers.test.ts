@@ -20,8 +20,11 @@ test('receiver sections are checked like every other: listen entries, bounds, po
   t.throws(() => validateConfig({ ingest: { otlp_http: { max_body: 1 } } }), { message: /unknown key ingest\.otlp_http\.max_body/ });
 });
 
-test('rings must hold the largest OTLP/HTTP body and the largest lines record twice', (t) => {
-  t.throws(() => validateConfig({ ingest: { max_message_bytes: 1024 * 1024 }, rings: { green_bytes: 4 * 1024 * 1024 } }), { message: /rings\.green_bytes .* largest record \(20971520/ });
+test('rings must hold the largest OTLP/HTTP body and the largest lines record twice; the defaults shrink to fit', (t) => {
+  t.throws(() => validateConfig({ ingest: { max_message_bytes: 1024 * 1024, otlp_http: { max_body_bytes: 20 * 1024 * 1024 } }, rings: { green_bytes: 4 * 1024 * 1024 } }), { message: /rings\.green_bytes .*here 20971520/ });
+  const small = validateConfig({ ingest: { max_message_bytes: 256 * 1024 }, rings: { green_bytes: 1024 * 1024, red_bytes: 1024 * 1024 } });
+  t.is(small.ingest.otlp_http.max_body_bytes, 512 * 1024 - 64, 'the body limit defaults to what half the smaller ring holds');
+  t.is(small.ingest.lines.max_line_bytes, 64 * 1024);
   t.throws(
     () => validateConfig({ ingest: { max_message_bytes: 1024, otlp_http: { max_body_bytes: 1024 }, lines: { max_line_bytes: 1024 * 1024 } }, rings: { green_bytes: 2 * 1024 * 1024, red_bytes: 4 * 1024 * 1024 } }),
     { message: /rings\.green_bytes/ },

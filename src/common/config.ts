@@ -82,6 +82,8 @@ const MiB = 1024 * 1024;
  * read (64 KiB in Node) plus its small header; see src/ingest/lines-framer.ts.
  */
 export const LINES_RECORD_SLACK_BYTES = 128 * 1024;
+/** A ring record's header and alignment, rounded up. */
+const RECORD_FRAMING_BYTES = 64;
 
 type Raw = Record<string, unknown>;
 
@@ -115,8 +117,6 @@ export function validateConfig(raw: unknown): Config {
   const listen = listenRaw.map((entry, i) => parseListen(entry, `ingest.otlp_grpc.listen[${i}]`));
   const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes']);
   const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines']);
-  const maxBody = int(httpRaw, 'max_body_bytes', 'ingest.otlp_http', 20 * MiB, 1024, 1024 * MiB);
-  const maxLine = int(linesRaw, 'max_line_bytes', 'ingest.lines', 64 * 1024, 16, 64 * MiB);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -126,9 +126,15 @@ export function validateConfig(raw: unknown): Config {
   }
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes']);
+  const greenBytes = ringBytes(ringsRaw, 'green_bytes');
+  const redBytes = ringBytes(ringsRaw, 'red_bytes');
+  // The receivers' defaults shrink to what the smaller ring holds, so that a config sized
+  // for gRPC alone stays valid; values set explicitly must fit.
+  const ringRoom = Math.min(greenBytes, redBytes) / 2 - RECORD_FRAMING_BYTES;
+  const maxBody = int(httpRaw, 'max_body_bytes', 'ingest.otlp_http', Math.max(1024, Math.min(20 * MiB, ringRoom)), 1024, 1024 * MiB);
+  const maxLine = int(linesRaw, 'max_line_bytes', 'ingest.lines', Math.max(16, Math.min(64 * 1024, ringRoom - LINES_RECORD_SLACK_BYTES)), 16, 64 * MiB);
   const largestRecord = Math.max(maxMessage, maxBody, maxLine + LINES_RECORD_SLACK_BYTES);
-  const greenBytes = ringBytes(ringsRaw, 'green_bytes', largestRecord);
-  const redBytes = ringBytes(ringsRaw, 'red_bytes', largestRecord);
+  for (const [key, bytes] of [['green_bytes', greenBytes], ['red_bytes', redBytes]] as const) checkRingFits(key, bytes, largestRecord);
 
   const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second']);
   const zonesRaw = section(root.zones, 'zones', ['force']);
@@ -201,16 +207,19 @@ function defaultRingDir(dataDir: string): string {
   return `/dev/shm/gophership-${process.getuid?.() ?? 0}-${tag}`;
 }
 
-function ringBytes(raw: Raw, key: string, largestRecord: number): number {
+function ringBytes(raw: Raw, key: string): number {
   const bytes = int(raw, key, 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
   if ((bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
-  // A record never wraps inside the ring, so the largest record must fit twice.
-  if (bytes < 2 * (largestRecord + 64)) {
+  return bytes;
+}
+
+/** A record never wraps inside the ring, so the largest record must fit twice. */
+function checkRingFits(key: string, bytes: number, largestRecord: number): void {
+  if (bytes < 2 * (largestRecord + RECORD_FRAMING_BYTES)) {
     throw new ConfigError(
-      `rings.${key} (${bytes}) must be at least twice the largest record (${largestRecord}: ingest.max_message_bytes, ingest.otlp_http.max_body_bytes, or ingest.lines.max_line_bytes plus one read) plus framing; raise rings.${key} or lower those`,
+      `rings.${key} (${bytes}) must be at least twice ingest.max_message_bytes, ingest.otlp_http.max_body_bytes and ingest.lines.max_line_bytes + 128 KiB, whichever is largest (here ${largestRecord}), plus framing; raise rings.${key} or lower those`,
     );
   }
-  return bytes;
 }
 
 function parseExporter(raw: unknown, path: string, dataDir: string): ExporterConfig {
