@@ -207,7 +207,7 @@ function medianByKey(records: readonly Record<string, number>[]): Record<string,
   return Object.fromEntries(keys.map((k) => [k, median(records.map((r) => r[k] ?? 0))]));
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

@@ -101,6 +101,17 @@ export interface Config {
       /** Plaintext on a non-loopback address is refused unless this is set. */
       insecure: boolean;
     };
+    otlp_http: {
+      listen: ListenAddress[];
+      /** Counted after decompression; the wire bytes of a compressed body are held to it too. */
+      max_body_bytes: number;
+    };
+    lines: {
+      listen: ListenAddress[];
+      max_line_bytes: number;
+      /** What happens to a line longer than max_line_bytes. */
+      long_lines: 'split' | 'truncate';
+    };
   };
   rings: {
     dir: string;
@@ -174,6 +185,13 @@ export interface Config {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * A lines record holds at most one pending partial line (max_line_bytes) plus one socket
+ * read (64 KiB in Node) plus its small header; see src/ingest/lines-framer.ts.
+ */
+export const LINES_RECORD_SLACK_BYTES = 128 * 1024;
+/** A ring record's header and alignment, rounded up. */
+const RECORD_FRAMING_BYTES = 64;
 
 type Raw = Record<string, unknown>;
 
@@ -200,7 +218,7 @@ export function validateConfig(raw: unknown): Config {
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
-  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc']);
+  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc', 'otlp_http', 'lines']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
   const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
   if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
@@ -208,6 +226,8 @@ export function validateConfig(raw: unknown): Config {
   const grpcTls = grpcRaw.tls === undefined || grpcRaw.tls === null ? null : parseTlsConfig(grpcRaw.tls, 'ingest.otlp_grpc.tls');
   const grpcInsecure = bool(grpcRaw, 'insecure', 'ingest.otlp_grpc', false);
   checkPlaintextListeners(listen, 'ingest.otlp_grpc', grpcTls !== null, grpcInsecure);
+  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes']);
+  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines']);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -217,8 +237,15 @@ export function validateConfig(raw: unknown): Config {
   }
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes']);
-  const greenBytes = ringBytes(ringsRaw, 'green_bytes', maxMessage);
-  const redBytes = ringBytes(ringsRaw, 'red_bytes', maxMessage);
+  const greenBytes = ringBytes(ringsRaw, 'green_bytes');
+  const redBytes = ringBytes(ringsRaw, 'red_bytes');
+  // The receivers' defaults shrink to what the smaller ring holds, so that a config sized
+  // for gRPC alone stays valid; values set explicitly must fit.
+  const ringRoom = Math.min(greenBytes, redBytes) / 2 - RECORD_FRAMING_BYTES;
+  const maxBody = int(httpRaw, 'max_body_bytes', 'ingest.otlp_http', Math.max(1024, Math.min(20 * MiB, ringRoom)), 1024, 1024 * MiB);
+  const maxLine = int(linesRaw, 'max_line_bytes', 'ingest.lines', Math.max(16, Math.min(64 * 1024, ringRoom - LINES_RECORD_SLACK_BYTES)), 16, 64 * MiB);
+  const largestRecord = Math.max(maxMessage, maxBody, maxLine + LINES_RECORD_SLACK_BYTES);
+  for (const [key, bytes] of [['green_bytes', greenBytes], ['red_bytes', redBytes]] as const) checkRingFits(key, bytes, largestRecord);
 
   const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib']);
   const zones = parseZones(section(root.zones, 'zones', ['force', 'yellow', 'red', 'recover', 'ring_yellow', 'ring_red', 'ring_recover', 'psi_red', 'psi_trigger', 'sample_interval_ms', 'ewma_alpha', 'min_dwell_ms']));
@@ -245,6 +272,15 @@ export function validateConfig(raw: unknown): Config {
         window_bytes: int(grpcRaw, 'window_bytes', 'ingest.otlp_grpc', 4 * MiB, 65535, 256 * MiB),
         tls: grpcTls,
         insecure: grpcInsecure,
+      },
+      otlp_http: {
+        listen: listenList(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
+        max_body_bytes: maxBody,
+      },
+      lines: {
+        listen: listenList(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
+        max_line_bytes: maxLine,
+        long_lines: oneOf(linesRaw, 'long_lines', 'ingest.lines', ['split', 'truncate'] as const, 'split'),
       },
     },
     rings: {
@@ -352,14 +388,19 @@ function defaultRingDir(dataDir: string): string {
   return `/dev/shm/gophership-${process.getuid?.() ?? 0}-${tag}`;
 }
 
-function ringBytes(raw: Raw, key: string, maxMessage: number): number {
+function ringBytes(raw: Raw, key: string): number {
   const bytes = int(raw, key, 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
   if ((bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
-  // A record never wraps inside the ring, so the largest message must fit twice.
-  if (bytes < 2 * (maxMessage + 64)) {
-    throw new ConfigError(`rings.${key} (${bytes}) must be at least twice ingest.max_message_bytes (${maxMessage}) plus framing; raise rings.${key} or lower ingest.max_message_bytes`);
-  }
   return bytes;
+}
+
+/** A record never wraps inside the ring, so the largest record must fit twice. */
+function checkRingFits(key: string, bytes: number, largestRecord: number): void {
+  if (bytes < 2 * (largestRecord + RECORD_FRAMING_BYTES)) {
+    throw new ConfigError(
+      `rings.${key} (${bytes}) must be at least twice ingest.max_message_bytes, ingest.otlp_http.max_body_bytes and ingest.lines.max_line_bytes + 128 KiB, whichever is largest (here ${largestRecord}), plus framing; raise rings.${key} or lower those`,
+    );
+  }
 }
 
 function parseExporter(raw: unknown, path: string, dataDir: string): ExporterConfig {
@@ -499,6 +540,12 @@ function parseMetrics(raw: unknown): Config['metrics'] {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function listenList(raw: Raw, path: string, dflt: string[]): ListenAddress[] {
+  const entries = raw.listen ?? dflt;
+  if (!Array.isArray(entries)) throw bad('a list of "host:port" or "unix:PATH"', `${path}.listen`, entries);
+  return entries.map((entry, i) => parseListen(entry, `${path}.listen[${i}]`));
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {

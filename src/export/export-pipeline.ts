@@ -36,6 +36,11 @@ function perInstance(path: string, instance: number): string {
   return `${path.slice(0, path.length - ext.length)}-${instance}${ext}`;
 }
 
+/** The largest inflated payload ingest accepts: gRPC messages and OTLP/HTTP bodies have their own limits. */
+function largestPayload(config: Config): number {
+  return Math.max(config.ingest.max_message_bytes, config.ingest.otlp_http.max_body_bytes);
+}
+
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 const EXPORTER_RETRY_MIN_MS = 100;
@@ -128,7 +133,7 @@ export class ExportPipeline {
 
   /** The record as a serialized ExportLogsServiceRequest: protobuf kinds as they are (inflated), others encoded. */
   private requestOf(record: ExportInput): Uint8Array {
-    const max = this.config.ingest.max_message_bytes;
+    const max = largestPayload(this.config);
     if (record.kind === RecordKind.OtlpGrpc || record.kind === RecordKind.OtlpHttpProto) return payloadOf(record, max);
     return ExportLogsServiceRequest.encode(decodeRecord(record as RingRecord, max) as never).finish();
   }

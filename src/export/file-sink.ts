@@ -66,11 +66,11 @@ export class FileSink {
     }
   }
 
-  /** Appends `text` completely or, on failure, not at all (and throws SinkIoError). */
-  write(text: string): void {
+  /** Appends `text` (UTF-8 when a string) completely or, on failure, not at all (and throws SinkIoError). */
+  write(text: string | Buffer): void {
     if (this.fd === null) throw new SinkClosedError(`write to ${this.path} after close`);
     if (text.length === 0) return;
-    const data = Buffer.from(text, 'utf8');
+    const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     if (this.size !== 0 && this.size + data.length > this.maxBytes) this.rotate();
     this.append(data);
   }

@@ -8,10 +8,14 @@ import { PoisonRecordError } from '../common/errors';
 import { decodeLogsRequest } from '../common/otlp-proto';
 import { RecordFlag, RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
+import { decodeLinesRecord } from './lines-decoder';
+import { decodeJsonLogsRequest } from './otlp-json-request-decoder';
 
 export type LogsRequest = ReturnType<typeof decodeLogsRequest>;
 
 export function decodeRecord(record: RingRecord, maxMessageBytes: number): LogsRequest {
+  if (record.kind === RecordKind.OtlpHttpJson) return decodeJsonLogsRequest(payloadOf(record, maxMessageBytes));
+  if (record.kind === RecordKind.Lines) return decodeLinesRecord(record);
   if (record.kind !== RecordKind.OtlpGrpc && record.kind !== RecordKind.OtlpHttpProto) {
     throw new PoisonRecordError(`record kind ${record.kind} has no decoder in this version`);
   }

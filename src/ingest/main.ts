@@ -14,7 +14,9 @@ import { CommitWaiter } from '../common/commit-waiter';
 import { TlsReloader, tlsServerOptions } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { IngestMetrics } from './ingest-metrics';
+import { createLinesServer } from './lines-server';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
+import { createOtlpHttpServer } from './otlp-http-server';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { observePivot } from './pivot-metrics';
 import { ZoneRouter } from './zone-router';
@@ -57,7 +59,29 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       return server;
     }),
   );
-  log.info('ingest worker listening', { otlp_grpc: grpc.listen.map(formatListen), tls: grpc.tls !== null, zone: zone.zone() });
+  const { otlp_http: http, lines } = config.ingest;
+  const httpServers = await Promise.all(
+    http.listen.map(async (addr) => {
+      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, inflight, log });
+      await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      return server;
+    }),
+  );
+  const linesServers = await Promise.all(
+    lines.listen.map(async (addr) => {
+      const unixPath = addr.kind === 'unix' ? addr.path : undefined;
+      const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log });
+      await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      return server;
+    }),
+  );
+  log.info('ingest worker listening', {
+    otlp_grpc: grpc.listen.map(formatListen),
+    otlp_http: http.listen.map(formatListen),
+    lines: lines.listen.map(formatListen),
+    tls: grpc.tls !== null,
+    zone: zone.zone(),
+  });
   const reloader = grpc.tls === null ? undefined : new TlsReloader(grpc.tls, servers.filter((_, i) => grpc.listen[i].kind === 'tcp'), log, 'otlp_grpc');
   return {
     onMessage(msg) {
@@ -65,7 +89,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     },
     async close(graceMs) {
       reloader?.close();
-      await Promise.all(servers.map((s): Promise<void> => s.close(graceMs)));
+      await Promise.all([...servers, ...httpServers, ...linesServers].map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();
       metrics.close();

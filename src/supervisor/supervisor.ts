@@ -110,6 +110,8 @@ export class Supervisor implements ControlledEngine {
     await allReady;
     log.info('engine ready', {
       otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
+      otlp_http: config.ingest.otlp_http.listen.map(formatListen),
+      lines: config.ingest.lines.listen.map(formatListen),
       workers: config.ingest.workers,
       exporters: config.export.processes,
       data_dir: config.data_dir,

@@ -17,7 +17,8 @@ export class UnixListeners {
   static async open(config: Config): Promise<UnixListeners> {
     const listeners = new UnixListeners();
     try {
-      for (const addr of config.ingest.otlp_grpc.listen) {
+      const { otlp_grpc, otlp_http, lines } = config.ingest;
+      for (const addr of [...otlp_grpc.listen, ...otlp_http.listen, ...lines.listen]) {
         if (addr.kind !== 'unix') continue;
         makeDirs(dirname(addr.path), 0o700);
         await removeStaleSocket(addr.path);

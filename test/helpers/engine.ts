@@ -25,6 +25,9 @@ export interface Engine {
   grpcSocket: string;
   /** The supervisor's HTTP endpoint (/metrics, /healthz, /readyz) on 127.0.0.1. */
   metricsPort: number;
+  httpPort: number;
+  linesPort: number;
+  linesSocket: string;
   outputPath: string;
   configPath: string;
   logs: LogLine[];
@@ -61,10 +64,18 @@ export async function startEngine(overrides: Record<string, unknown> = {}, optio
   const grpcPort = await freePort();
   const grpcSocket = join(dir, 'otlp-grpc.sock');
   const metricsPort = await freePort();
+  const httpPort = await freePort();
+  const linesPort = await freePort();
+  const linesSocket = join(dir, 'lines.sock');
   const outputPath = join(dir, 'out', 'logs.jsonl');
   const config = {
     data_dir: dir,
-    ingest: { workers: 2, otlp_grpc: { listen: [`127.0.0.1:${grpcPort}`, `unix:${grpcSocket}`] } },
+    ingest: {
+      workers: 2,
+      otlp_grpc: { listen: [`127.0.0.1:${grpcPort}`, `unix:${grpcSocket}`] },
+      otlp_http: { listen: [`127.0.0.1:${httpPort}`] },
+      lines: { listen: [`127.0.0.1:${linesPort}`, `unix:${linesSocket}`] },
+    },
     rings: { dir: ringDir, green_bytes: 64 * 1024 * 1024 },
     exporters: [{ type: 'file', path: outputPath }],
     supervisor: { restart_backoff_min_ms: 50, shutdown_timeout_ms: 20_000 },
@@ -73,7 +84,7 @@ export async function startEngine(overrides: Record<string, unknown> = {}, optio
   merge(config, overrides);
   const configPath = join(dir, 'gophership.yaml');
   writeFileSync(configPath, stringify(config));
-  return launch({ dir, ringDir, grpcPort, grpcSocket, metricsPort, outputPath, configPath }, options);
+  return launch({ dir, ringDir, grpcPort, grpcSocket, metricsPort, httpPort, linesPort, linesSocket, outputPath, configPath }, options);
 }
 
 /** Overrides replace values and lists, and merge into sections key by key. */
@@ -90,10 +101,10 @@ function isSection(value: unknown): value is Record<string, unknown> {
 }
 
 /** Where an engine keeps its files: fixed at the first start, reused by relaunch(). */
-type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'metricsPort' | 'outputPath' | 'configPath'>;
+type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'metricsPort' | 'httpPort' | 'linesPort' | 'linesSocket' | 'outputPath' | 'configPath'>;
 
 async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
-  const { dir, ringDir, grpcPort, grpcSocket, metricsPort, outputPath, configPath } = layout;
+  const { dir, ringDir, grpcPort, grpcSocket, metricsPort, httpPort, linesPort, linesSocket, outputPath, configPath } = layout;
   const argv = [process.execPath, GOPHERSHIP, 'run', '--config', configPath];
   // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
   const child =
@@ -135,6 +146,9 @@ async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
     grpcPort,
     grpcSocket,
     metricsPort,
+    httpPort,
+    linesPort,
+    linesSocket,
     outputPath,
     configPath,
     logs,

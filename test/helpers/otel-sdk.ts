@@ -29,6 +29,11 @@ export function sdkSender(url: string, batchSize = 1000, credentials?: grpc.Chan
     url,
     ...(credentials !== undefined ? { credentials } : url.startsWith('unix:') ? { credentials: grpc.credentials.createInsecure() } : {}),
   });
+  return sdkSenderWith(exporter, batchSize);
+}
+
+/** The same with any SDK log exporter (the OTLP/HTTP ones, for instance). */
+export function sdkSenderWith(exporter: LogRecordExporter, batchSize = 1000): SdkSender {
   const result: SendResult = { delivered: 0, failed: 0 };
   const deliveredIds = new Set<string>();
   const failuresByCode = new Map<string, number>();

@@ -1,0 +1,184 @@
+/**
+ * The lines receiver: newline-delimited text over TCP or a Unix socket, no framing, no
+ * acknowledgement. Each read is cut at its last line boundary (lines-framer) and stored as
+ * one record of kind `lines`; the exporter turns the lines into log records.
+ *
+ * Backpressure is the socket's own: when neither ring takes a record, the connection stops
+ * reading (the kernel's receive window closes and the sender blocks) and keeps only that one
+ * record, retried on a short timer until a ring has room. Nothing queues beyond it.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { encodeLinesHeader, LinesTransport } from '../common/lines-record';
+import { createLogger, type Logger } from '../common/log';
+import { RecordKind, type RecordSink } from '../common/record-kind';
+import { LineFramer, type LongLinePolicy } from './lines-framer';
+import { listenOn, type Receiver } from './receiver';
+
+export interface LinesServerOptions {
+  sink: RecordSink;
+  maxLineBytes: number;
+  longLines: LongLinePolicy;
+  /** A Unix socket's path, named as the source of its lines (its peers have no address). */
+  unixPath?: string;
+  /** How often a paused connection retries its record; default 5 ms. */
+  retryMs?: number;
+  log?: Logger;
+}
+
+export interface LinesCounters {
+  connections: number;
+  records: number;
+  bytes: number;
+  /** Lines longer than max_line_bytes (split or truncated, by policy). */
+  longLines: number;
+  /** Times a connection stopped reading because both rings were full. */
+  paused: number;
+  /** Bytes read but never stored: held at shutdown while both rings stayed full. */
+  lostAtShutdown: number;
+}
+
+export type LinesServer = Receiver<LinesCounters>;
+
+/** Node reads a socket 64 KiB at a time; a record must stay within what config sized the ring for. */
+const MAX_READ_BYTES = 64 * 1024;
+
+export function createLinesServer(options: LinesServerOptions): LinesServer {
+  const { sink, maxLineBytes, longLines } = options;
+  const log = options.log ?? createLogger('lines');
+  const retryMs = options.retryMs ?? 5;
+  const counters: LinesCounters = { connections: 0, records: 0, bytes: 0, longLines: 0, paused: 0, lostAtShutdown: 0 };
+  const connections = new Set<Connection>();
+  const waiting = new Set<Connection>();
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed: Promise<void> | undefined;
+  /** Set by close(): told whenever a connection finishes. */
+  let onSettled: (() => void) | undefined;
+
+  const retryWaiting = (): void => {
+    retryTimer = undefined;
+    for (const connection of waiting) connection.pump();
+    if (waiting.size > 0) retryTimer = setTimeout(retryWaiting, retryMs);
+  };
+
+  class Connection {
+    private readonly framer: LineFramer;
+    private readonly backlog: Buffer[] = [];
+    private held: { segments: readonly Buffer[]; bytes: number } | undefined;
+    private ended = false;
+    private finished = false;
+
+    constructor(private readonly socket: Socket) {
+      const source = options.unixPath !== undefined ? options.unixPath : `${socket.remoteAddress}:${socket.remotePort}`;
+      const header = encodeLinesHeader(options.unixPath !== undefined ? LinesTransport.Unix : LinesTransport.Tcp, source);
+      this.framer = new LineFramer(header, maxLineBytes, longLines);
+      socket.on('data', (chunk: Buffer) => {
+        this.backlog.push(chunk);
+        this.pump();
+      });
+      socket.once('end', () => {
+        this.ended = true;
+        this.pump();
+      });
+      socket.on('error', (err) => log.debug('lines connection error', { err }));
+      socket.once('close', () => {
+        // A reset connection ends without 'end': what it sent is still delivered.
+        connections.delete(this);
+        this.ended = true;
+        this.pump();
+      });
+    }
+
+    /** Stores what can be stored; pauses the socket on a full ring. */
+    pump(): void {
+      if (this.held !== undefined && !this.store(this.held)) return;
+      this.held = undefined;
+      while (this.backlog.length > 0) {
+        let chunk = this.backlog.shift()!;
+        if (chunk.length > MAX_READ_BYTES) {
+          this.backlog.unshift(chunk.subarray(MAX_READ_BYTES));
+          chunk = chunk.subarray(0, MAX_READ_BYTES);
+        }
+        const record = this.framer.push(chunk);
+        counters.longLines += this.framer.longLines;
+        this.framer.longLines = 0;
+        if (record.bytes > 0 && !this.store(record)) return this.hold(record);
+      }
+      if (this.ended && !this.finished) {
+        this.finished = true;
+        const record = this.framer.finish();
+        if (record.bytes > 0 && !this.store(record)) return this.hold(record);
+      }
+      if (waiting.delete(this) && !this.ended) this.socket.resume();
+      if (this.finished) onSettled?.();
+    }
+
+    /** Shutdown: the rest of the stream is not coming; store the partial line and go. */
+    cut(): void {
+      this.ended = true;
+      this.pump();
+      const lost = (this.held?.bytes ?? 0) + this.backlog.reduce((sum, chunk) => sum + chunk.length, 0);
+      if (lost > 0) {
+        counters.lostAtShutdown += lost;
+        log.warn('lines lost at shutdown: both rings stayed full', { bytes: lost });
+      }
+      this.held = undefined;
+      this.backlog.length = 0;
+      this.finished = true;
+      waiting.delete(this);
+      this.socket.destroy();
+    }
+
+    private store(record: { segments: readonly Buffer[]; bytes: number }): boolean {
+      if (!sink.offer(RecordKind.Lines, 0, record.segments, record.bytes)) return false;
+      counters.records++;
+      counters.bytes += record.bytes;
+      return true;
+    }
+
+    private hold(record: { segments: readonly Buffer[]; bytes: number }): void {
+      // The framer reuses its list on the next call; the held record keeps its own.
+      this.held = { segments: [...record.segments], bytes: record.bytes };
+      if (waiting.has(this)) return;
+      counters.paused++;
+      waiting.add(this);
+      this.socket.pause();
+      retryTimer ??= setTimeout(retryWaiting, retryMs);
+    }
+  }
+
+  const server: Server = createServer((socket) => {
+    counters.connections++;
+    connections.add(new Connection(socket));
+  });
+
+  return {
+    counters,
+
+    listen: (target) => listenOn(server, target, log, 'lines'),
+
+    address: () => server.address(),
+
+    close(graceMs) {
+      closed ??= new Promise<void>((resolve) => {
+        let listenerClosed = false;
+        // Done when no connection is left and none still holds a record for a full ring.
+        const settle = (): void => {
+          if (!listenerClosed || connections.size > 0 || waiting.size > 0) return;
+          clearTimeout(cutoff);
+          clearTimeout(retryTimer);
+          resolve();
+        };
+        onSettled = settle;
+        const cutoff = setTimeout(() => {
+          for (const connection of new Set([...connections, ...waiting])) connection.cut();
+          settle();
+        }, graceMs).unref();
+        server.close(() => {
+          listenerClosed = true;
+          settle();
+        });
+      });
+      return closed;
+    },
+  };
+}

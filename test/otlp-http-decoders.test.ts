@@ -1,0 +1,98 @@
+import test from 'ava';
+import { PoisonRecordError } from '../src/common/errors';
+import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
+import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
+import { decodeLinesRecord } from '../src/export/lines-decoder';
+import { decodeJsonLogsRequest } from '../src/export/otlp-json-request-decoder';
+import { logsRequestToJson } from '../src/export/otlp-json';
+import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from '../src/ingest/otlp-http-body-check';
+
+test('OTLP/JSON: hex ids, integer enums, int64 as string or number, unknown fields ignored', (t) => {
+  const json = {
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: '__proto__', value: { intValue: 7 } }], futureField: true },
+        scopeLogs: [
+          {
+            scope: { name: 's' },
+            logRecords: [
+              {
+                timeUnixNano: '1700000000000000001',
+                observedTimeUnixNano: 1700000000000,
+                severityNumber: 17,
+                body: { kvlistValue: { values: [{ key: 'k', value: { bytesValue: 'AQI=' } }] } },
+                traceId: '0102030405060708090A0B0C0D0E0F10',
+                spanId: '',
+                somethingNew: { nested: 1 },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const decoded = decodeJsonLogsRequest(Buffer.from(JSON.stringify(json)));
+  t.is(
+    logsRequestToJson(decoded),
+    '{"resourceLogs":[{"resource":{"attributes":[{"key":"__proto__","value":{"intValue":"7"}}]},"scopeLogs":[{"scope":{"name":"s"},"logRecords":[{"timeUnixNano":"1700000000000000001","observedTimeUnixNano":"1700000000000","severityNumber":17,"body":{"kvlistValue":{"values":[{"key":"k","value":{"bytesValue":"AQI="}}]}},"traceId":"0102030405060708090a0b0c0d0e0f10"}]}]}]}',
+  );
+  t.is(Object.getPrototypeOf({}).intValue, undefined, 'no key reached a prototype');
+  // The same request as protobuf decodes to the same JSON.
+  const proto = ExportLogsServiceRequest.encode(decoded as never).finish();
+  t.is(logsRequestToJson(ExportLogsServiceRequest.decode(proto) as never), logsRequestToJson(decoded));
+});
+
+test('OTLP/JSON that cannot be decoded is poison', (t) => {
+  for (const bad of ['{"resourceLogs":', '[1]', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"abc"}]}]}]}', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"zz00000000000000"}]}]}]}', '{"resourceLogs":"nope"}']) {
+    t.throws(() => decodeJsonLogsRequest(Buffer.from(bad)), { instanceOf: PoisonRecordError }, bad);
+  }
+});
+
+test('a lines record: the JSON written straight from the text equals the JSON of its decoded form', (t) => {
+  const cases: Array<string | Buffer> = ['plain line\nanother\n', 'abc\n', 'ctl \x01 byte\n', Buffer.from([0x61, 0xff, 0x0a]), 'tab\there "q" \\ back\r\n\nnext\n', 'é ünïcode ☃\n', '\n\n'];
+  for (const text of cases) {
+    for (const [transport, source] of [[LinesTransport.Tcp, '127.0.0.1:4000'], [LinesTransport.Unix, '/run/x.sock']] as const) {
+      const payload = Buffer.concat([encodeLinesHeader(transport, source), typeof text === 'string' ? Buffer.from(text) : text]);
+      const fast = decodeLinesRecord({ payload, receivedMs: 1764230000123 }).toJsonBytes().toString();
+      // Reading resourceLogs first makes toJson() write the decoded form.
+      const decoded = decodeLinesRecord({ payload, receivedMs: 1764230000123 });
+      const slow = logsRequestToJson({ resourceLogs: decoded.resourceLogs });
+      t.is(fast, slow, JSON.stringify(text));
+      JSON.parse(fast);
+    }
+  }
+  const payload = Buffer.concat([encodeLinesHeader(LinesTransport.Tcp, '10.0.0.1:99'), Buffer.from('a\r\nb\n')]);
+  const request = decodeLinesRecord({ payload, receivedMs: 1764230000123 });
+  t.deepEqual(request.resourceLogs[0].scopeLogs[0].logRecords.map((r) => r.body?.stringValue), ['a', 'b']);
+  t.is(request.resourceLogs[0].resource?.attributes.find((a) => a.key === 'network.peer.port')?.value?.stringValue, '99');
+});
+
+function run(check: BodyCheck, body: Buffer, step: number): string | undefined {
+  for (let at = 0; at < body.length; at += step) {
+    const problem = check.push(body.subarray(at, at + step));
+    if (problem !== undefined) return problem;
+  }
+  return check.finish();
+}
+
+test('the protobuf structural check accepts real requests in any cutting and refuses broken ones', (t) => {
+  const valid = Buffer.from(
+    ExportLogsServiceRequest.encode(
+      ExportLogsServiceRequest.fromObject({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x'.repeat(300) } }] }] }, { schemaUrl: 'u' }] }),
+    ).finish(),
+  );
+  for (const step of [1, 2, 7, 1000]) t.is(run(new ProtoTopLevelCheck(), valid, step), undefined);
+  t.is(run(new ProtoTopLevelCheck(), Buffer.alloc(0), 1), undefined, 'an empty request is valid protobuf');
+  t.regex(run(new ProtoTopLevelCheck(), valid.subarray(0, valid.length - 1), 3)!, /truncated/);
+  t.regex(run(new ProtoTopLevelCheck(), Buffer.from([0x08, 0x01]), 1)!, /resource_logs with wire type 0/);
+  t.regex(run(new ProtoTopLevelCheck(), Buffer.from([0x13]), 1)!, /wire type 3/);
+  t.regex(run(new ProtoTopLevelCheck(), Buffer.alloc(12, 0xff), 1)!, /longer than 10 bytes/);
+  t.is(run(new ProtoTopLevelCheck(), Buffer.from([0x10, 0x05, 0x19, 1, 2, 3, 4, 5, 6, 7, 8]), 1), undefined, 'unknown fields are skipped');
+});
+
+test('the JSON check wants one object', (t) => {
+  t.is(run(new JsonObjectCheck(), Buffer.from(' \n{"a":1}\n '), 2), undefined);
+  t.regex(run(new JsonObjectCheck(), Buffer.from('[]'), 1)!, /does not start/);
+  t.regex(run(new JsonObjectCheck(), Buffer.from('{"a":'), 1)!, /does not end/);
+  t.regex(run(new JsonObjectCheck(), Buffer.from('  '), 1)!, /empty/);
+});
