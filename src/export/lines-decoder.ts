@@ -3,14 +3,9 @@
  * body (a trailing "\r" dropped, invalid UTF-8 replaced by U+FFFD), the time ingest received
  * it as the observed time, and resource attributes naming the transport and the peer (the
  * same for every line of a record, so they are written once per record, not per line).
- *
- * The decoded form is built only when something asks for it. The file exporter asks for the
- * OTLP/JSON bytes instead, written straight from the received bytes: most records hold no
- * byte that JSON must escape, and then the whole record is one native replace of "\n" by
- * the text between two records' bodies. That is what lets the lines path keep up with
- * line-oriented peers (docs/benchmarks.md).
+ * The export pipeline encodes the result to protobuf once, like any other request, so that
+ * enrichment and every exporter treat lines the same way.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
 import * as protobuf from 'protobufjs';
 import { decodeLinesHeader, LinesTransport } from '../common/lines-record';
 import type {
@@ -22,43 +17,10 @@ import type {
   OtlpResourceLogs,
 } from '../common/otlp-proto';
 import type { RingRecord } from '../common/ring';
-import { logsRequestToJson } from './otlp-json';
 
 export const LINES_SCOPE_NAME = 'gophership/lines';
 
 const EMPTY_BYTES = new Uint8Array(0);
-const NEWLINE = 0x0a;
-
-/**
- * Whether every line can be copied into a JSON string as it is: valid UTF-8, no byte that
- * JSON must escape ('"', '\\', controls), no CR (dropped from CRLF endings) and no blank
- * line (skipped). Native searches do most of it; the control bytes are found four at a time.
- */
-function copiesVerbatim(bytes: Buffer): boolean {
-  if (bytes.length === 0 || bytes[0] === NEWLINE || bytes.indexOf(0x22) !== -1 || bytes.indexOf(0x5c) !== -1) return false;
-  if (bytes.indexOf('\n\n') !== -1 || (!isAscii(bytes) && !isUtf8(bytes))) return false;
-  return !hasControlByte(bytes);
-}
-
-/** Any byte below 0x20 other than a newline. */
-function hasControlByte(bytes: Buffer): boolean {
-  const lead = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.length);
-  for (let i = 0; i < lead; i++) if (isControl(bytes[i])) return true;
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset + lead, (bytes.length - lead) >> 2);
-  for (let w = 0; w < words.length; w++) {
-    const x = words[w];
-    // Non-zero exactly when some byte of x is below 0x20 (a newline, most often): then look closer.
-    if (((x - 0x20202020) & ~x & 0x80808080) !== 0) {
-      for (let k = 0; k < 32; k += 8) if (isControl((x >>> k) & 0xff)) return true;
-    }
-  }
-  for (let i = lead + words.length * 4; i < bytes.length; i++) if (isControl(bytes[i])) return true;
-  return false;
-}
-
-function isControl(byte: number): boolean {
-  return byte < 0x20 && byte !== NEWLINE;
-}
 
 export function decodeLinesRecord(record: Pick<RingRecord, 'payload' | 'receivedMs'>): LinesRequest {
   const header = decodeLinesHeader(record.payload);
@@ -82,20 +44,6 @@ export class LinesRequest implements OtlpLogsRequest {
     return this.decoded;
   }
 
-  /**
-   * The OTLP/JSON of this request (one line, without its newline). Once the decoded form
-   * was handed out it may have been changed (enriched), and is then what gets written.
-   */
-  toJsonBytes(): Buffer {
-    if (this.decoded !== undefined || !copiesVerbatim(this.bytes)) return Buffer.from(logsRequestToJson(this));
-    // ASCII, the usual case, goes through a one-byte string: the cheapest text V8 has.
-    const encoding = isAscii(this.bytes) ? 'latin1' : 'utf8';
-    const text = this.bytes.toString(encoding, 0, this.bytes.length - 1);
-    const open = `{"observedTimeUnixNano":"${this.observedNanos()}","body":{"stringValue":"`;
-    const head = `{"resourceLogs":[{"resource":${this.resourceJson()},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`;
-    return Buffer.from(`${head}${open}${text.replaceAll('\n', `"}},${open}`)}"}}]}]}]}`, encoding);
-  }
-
   private *lines(): Generator<string> {
     const text = this.bytes.toString('utf8');
     let start = 0;
@@ -104,13 +52,6 @@ export class LinesRequest implements OtlpLogsRequest {
       start = end + 1;
       if (line.length > 0) yield line;
     }
-  }
-
-  private resourceJson(): string {
-    const attributes = this.attributes()
-      .map((a) => `{"key":${JSON.stringify(a.key)},"value":{"stringValue":${JSON.stringify(a.value!.stringValue)}}}`)
-      .join(',');
-    return `{"attributes":[${attributes}]}`;
   }
 
   private observedNanos(): string {
