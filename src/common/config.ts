@@ -226,8 +226,8 @@ export function validateConfig(raw: unknown): Config {
   const grpcTls = grpcRaw.tls === undefined || grpcRaw.tls === null ? null : parseTlsConfig(grpcRaw.tls, 'ingest.otlp_grpc.tls');
   const grpcInsecure = bool(grpcRaw, 'insecure', 'ingest.otlp_grpc', false);
   checkPlaintextListeners(listen, 'ingest.otlp_grpc', grpcTls !== null, grpcInsecure);
-  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes']);
-  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines']);
+  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'insecure']);
+  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'insecure']);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -274,11 +274,11 @@ export function validateConfig(raw: unknown): Config {
         insecure: grpcInsecure,
       },
       otlp_http: {
-        listen: listenList(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
+        listen: plaintextListen(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
         max_body_bytes: maxBody,
       },
       lines: {
-        listen: listenList(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
+        listen: plaintextListen(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
         max_line_bytes: maxLine,
         long_lines: oneOf(linesRaw, 'long_lines', 'ingest.lines', ['split', 'truncate'] as const, 'split'),
       },
@@ -542,10 +542,13 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function listenList(raw: Raw, path: string, dflt: string[]): ListenAddress[] {
+/** A listener section without TLS yet: plaintext, so non-loopback only with `insecure: true`. */
+function plaintextListen(raw: Raw, path: string, dflt: string[]): ListenAddress[] {
   const entries = raw.listen ?? dflt;
   if (!Array.isArray(entries)) throw bad('a list of "host:port" or "unix:PATH"', `${path}.listen`, entries);
-  return entries.map((entry, i) => parseListen(entry, `${path}.listen[${i}]`));
+  const listen = entries.map((entry, i) => parseListen(entry, `${path}.listen[${i}]`));
+  checkPlaintextListeners(listen, path, false, bool(raw, 'insecure', path, false));
+  return listen;
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {

@@ -127,6 +127,38 @@ export function decodeLogsRequest(bytes: Uint8Array): OtlpLogsRequest {
   return request;
 }
 
+/**
+ * Encodes a request built in code (the OTLP/JSON and lines decoders), not by protobufjs.
+ * protobufjs writes every own property, and those objects carry all AnyValue members with
+ * their defaults: written as they are, the last member (bytesValue) would win on decoding.
+ * So each AnyValue keeps only the member its `value` names.
+ */
+export function encodeLogsRequest(request: OtlpLogsRequest): Uint8Array {
+  const wire = {
+    resourceLogs: request.resourceLogs.map((rl) => ({
+      ...rl,
+      resource: rl.resource === null ? null : { ...rl.resource, attributes: rl.resource.attributes.map(wireKeyValue) },
+      scopeLogs: rl.scopeLogs.map((sl) => ({
+        ...sl,
+        scope: sl.scope === null ? null : { ...sl.scope, attributes: sl.scope.attributes.map(wireKeyValue) },
+        logRecords: sl.logRecords.map((r) => ({ ...r, body: wireAnyValue(r.body), attributes: r.attributes.map(wireKeyValue) })),
+      })),
+    })),
+  };
+  return ExportLogsServiceRequest.encode(wire as never).finish();
+}
+
+function wireKeyValue(kv: OtlpKeyValue): object {
+  return { key: kv.key, value: wireAnyValue(kv.value) };
+}
+
+function wireAnyValue(v: OtlpAnyValue | null): object | null {
+  if (v === null || v.value === undefined) return null;
+  if (v.value === 'arrayValue') return { arrayValue: { values: (v.arrayValue?.values ?? []).map(wireAnyValue) } };
+  if (v.value === 'kvlistValue') return { kvlistValue: { values: (v.kvlistValue?.values ?? []).map(wireKeyValue) } };
+  return { [v.value]: v[v.value] };
+}
+
 // The OTel collector rejects a request whose ids have the wrong length, so a line carrying
 // one would poison whatever reads our output; better to refuse it here, once.
 function checkIds(request: OtlpLogsRequest): void {

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, ExporterConfig } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
-import { ExportLogsServiceRequest, decodeLogsRequest } from '../common/otlp-proto';
+import { decodeLogsRequest, encodeLogsRequest } from '../common/otlp-proto';
 import type { ResourceSplicer } from '../common/otlp-wire-resource';
 import { countLogRecords } from '../common/otlp-wire-split';
 import { RecordKind } from '../common/record-kind';
@@ -135,7 +135,7 @@ export class ExportPipeline {
   private requestOf(record: ExportInput): Uint8Array {
     const max = largestPayload(this.config);
     if (record.kind === RecordKind.OtlpGrpc || record.kind === RecordKind.OtlpHttpProto) return payloadOf(record, max);
-    return ExportLogsServiceRequest.encode(decodeRecord(record as RingRecord, max) as never).finish();
+    return encodeLogsRequest(decodeRecord(record as RingRecord, max));
   }
 
   private async exportTo(exporter: Exporter, batch: ExportBatch): Promise<void> {
