@@ -94,7 +94,8 @@ test('health, readiness and what else the endpoint answers', async (t) => {
 test('a child that does not answer is left out and counted; a worker refusing for lack of room is not ready until the window passes', async (t) => {
   const engine = await startEngine({
     ingest: { workers: 1, max_message_bytes: 16 * 1024 },
-    rings: { green_bytes: 64 * 1024, red_bytes: 64 * 1024 },
+    // The smallest rings the lines receiver allows (a pending line plus a socket read, twice).
+    rings: { green_bytes: 512 * 1024, red_bytes: 512 * 1024 },
     metrics: { child_timeout_ms: 200, refusing_window_ms: 1000 },
   });
   t.teardown(() => engine.cleanup());
@@ -115,8 +116,8 @@ test('a child that does not answer is left out and counted; a worker refusing fo
   const client = connect(engine.grpcPort);
   t.teardown(() => client.close());
   let refused: grpc.ServiceError | null = null;
-  // About 10 KiB a request: both 64 KiB rings are full after a dozen.
-  for (let i = 0; i < 100 && refused === null; i++) refused = await send(client, request(`r${i}`, 10, 1000));
+  // About 10 KiB a request: both 512 KiB rings are full after a hundred.
+  for (let i = 0; i < 400 && refused === null; i++) refused = await send(client, request(`r${i}`, 10, 1000));
   t.is(refused?.code, grpc.status.UNAVAILABLE, 'refused once both rings were full');
 
   const started = Date.now();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { listSegments } from '../src/vault/vault-dir';
 import { startEngine } from './helpers/engine';
+import { gsCtl } from './helpers/gs-ctl';
 import { scrapeUntil, valueOf } from './helpers/metrics';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -34,7 +35,8 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   // Garbage after the last record is what a write torn by a crash leaves.
   const vaultDir = join(first.dir, 'vault');
   appendFileSync(listSegments(vaultDir)[0].path, Buffer.alloc(100, 0xab));
-  const second = await first.relaunch();
+  // Out of the forced Red, so that a replay may run; by hand, to see the metrics before it.
+  const second = await first.relaunch({ zones: { force: 'auto' }, vault: { auto_replay: false } });
   t.teardown(() => second.cleanup());
   await second.waitForLog((l) => l.msg === 'child ready' && l.child === 'vault-0');
   const recovered = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_vault_records') !== undefined);
@@ -42,7 +44,8 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   t.is(valueOf(recovered, 'gophership_vault_recovery_corrupt_records_total'), 0);
   t.is(valueOf(recovered, 'gophership_vault_records'), 5, 'every whole record is kept');
 
-  second.process.kill('SIGUSR2');
+  const replay = await gsCtl('replay', '--online', '--config', second.configPath);
+  t.is(replay.code, 0, replay.stderr);
   await second.waitForLog((l) => l.msg === 'replay done');
   const replayed = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_replay_records_total') === 5);
   t.is(valueOf(replayed, 'gophership_replay_active'), 0);

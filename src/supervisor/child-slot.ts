@@ -99,7 +99,7 @@ export class ChildSlot {
       // Part of the engine's memory bound (docs/operations.md): a child over its heap cap dies
       // alone and is restarted, instead of the kernel OOM-killing whatever it picks.
       execArgv: [...process.execArgv, ...heapFlags(heapCapMib(this.o.config, this.o.role))],
-      env: { ...process.env, ...roleEnv(this.o.role), [CHILD_SPEC_ENV]: JSON.stringify(spec) },
+      env: { ...process.env, ...roleEnv(this.o.config, this.o.role), [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.values()],
       serialization: 'json',
     });
@@ -188,12 +188,13 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
  * message into a fresh one). glibc serves those with mmap and trims freed heap eagerly, so
  * each request pays first-touch page faults on MiBs of memory, which in a VM cost more than
  * the copy: with these settings the forwarding stage runs about twice as fast
- * (bench/green-forward.ts, docs/benchmarks.md). Allocations below 32 MiB then come from the
- * heap, and up to 64 MiB of freed heap is kept for reuse instead of returned at once. An
- * operator's own GLIBC_TUNABLES wins.
+ * (bench/green-forward.ts, docs/benchmarks.md). Freed heap up to an eighth of the heap cap
+ * (at most 64 MiB) is then kept for reuse instead of returned at once, and allocations below
+ * half of that come from the heap: part of the memory bound, so it scales with the cap a
+ * small cgroup sets. An operator's own GLIBC_TUNABLES wins.
  */
-const EXPORTER_MALLOC = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864';
-
-function roleEnv(role: ChildRole): Record<string, string> {
-  return role === 'export' && process.env.GLIBC_TUNABLES === undefined ? { GLIBC_TUNABLES: EXPORTER_MALLOC } : {};
+function roleEnv(config: Config, role: ChildRole): Record<string, string> {
+  if (role !== 'export' || process.env.GLIBC_TUNABLES !== undefined) return {};
+  const keep = Math.min(64, Math.floor(config.export.max_heap_mib / 8)) * 1024 * 1024;
+  return { GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=${keep / 2}:glibc.malloc.trim_threshold=${keep}` };
 }
