@@ -149,12 +149,12 @@ test('gs-ctl status shows an exporter\'s backlog and its last error', async (t) 
   sender.emit('stuck');
   t.deepEqual(await sender.flush(), { delivered: 1, failed: 0 });
   await sender.shutdown();
-  await engine.waitForLog((l) => l.msg === 'handling a batch failed; the same records will be retried');
+  await engine.waitForLog((l) => l.msg === 'exporter failed; retrying this batch for it alone');
   const run = await gsCtl('status', '--config', engine.configPath, '--json');
   t.is(run.code, 0, run.stderr);
   const [exporter] = (JSON.parse(run.stdout) as EngineStatusMessage).exporters;
   t.true(exporter.backlog_bytes > 0, 'the record waits in the green ring');
-  t.regex(exporter.last_error, /^green-\d: GS_SINK_IO: cannot append \d+ bytes to \/dev\/full: ENOSPC/);
+  t.regex(exporter.last_error, /^green-\d file\[0\]: GS_SINK_IO: cannot append \d+ bytes to \/dev\/full: ENOSPC/);
   t.true(exporter.last_error_ms > 0);
 });
 

@@ -64,6 +64,8 @@ export class ExportPipeline {
     private readonly config: Config,
     private readonly log: Logger,
     instance = 0,
+    /** Told of each failed delivery (`source` names the batch's ring), e.g. for gs-ctl status. */
+    private readonly onExporterError: (source: string, exporter: string, err: unknown) => void = () => {},
   ) {
     const own = (path: string): string => (config.export.processes > 1 ? perInstance(path, instance) : path);
     this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
@@ -148,6 +150,7 @@ export class ExportPipeline {
         signal.throwIfAborted();
         const delay = Math.min(EXPORTER_RETRY_MAX_MS, EXPORTER_RETRY_MIN_MS * 2 ** attempt);
         this.log.error('exporter failed; retrying this batch for it alone', { exporter: exporter.name, err, retryInMs: delay });
+        this.onExporterError(batch.source, exporter.name, err);
         await sleep(delay, undefined, { signal });
       }
     }

@@ -36,7 +36,11 @@ function batchLimits(config: Config): BatchLimits {
 
 runChild(async ({ index, config }, log) => {
   const rings = ringsOfExporter(listRings(config.rings.dir, 'green'), index, config.export.processes);
-  const pipeline = new ExportPipeline(config, log, index);
+  const report = (where: string, err: unknown): void => {
+    const code = err instanceof GopherShipError ? `${err.code}: ` : '';
+    sendToSupervisor({ type: 'export-error', error: `${where}: ${code}${(err as Error).message}` });
+  };
+  const pipeline = new ExportPipeline(config, log, index, (source, exporter, err) => report(`${source} ${exporter}`, err));
   const handle = (ring: string, batch: readonly RingRecord[]): Promise<void> => pipeline.export(batch, () => ring);
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays.
@@ -51,10 +55,7 @@ runChild(async ({ index, config }, log) => {
     holding = red;
     return red;
   };
-  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed, (ring, err) => {
-    const code = err instanceof GopherShipError ? `${err.code}: ` : '';
-    sendToSupervisor({ type: 'export-error', error: `${ring}: ${code}${(err as Error).message}` });
-  });
+  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed, report);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e, i) => `${e.type}[${i}]`) });
   return {
