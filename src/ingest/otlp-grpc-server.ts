@@ -7,7 +7,6 @@
  * once the sink took it does the client get its OK: the ring, not this process, is where a
  * record becomes durable. Every other outcome is a Trailers-Only status.
  */
-import { chmod } from 'node:fs/promises';
 import {
   constants,
   createSecureServer,
@@ -21,15 +20,15 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { describe, ListenError } from '../common/errors';
+import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { encodeRetryableStatus } from '../common/otlp-proto';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { refuseUnverifiedCertificates } from '../common/tls-context';
-import { removeStaleSocket } from '../common/unix-socket';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
 import { InflightBudget } from './inflight-budget';
+import { listenOn, type ListenTarget } from './receiver';
 
 export const EXPORT_LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -50,8 +49,6 @@ export interface OtlpGrpcServerOptions {
   retryDelayMs?: number;
   log?: Logger;
 }
-
-export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
 /** Plain numbers, read by the metrics endpoint; they only ever grow. */
 export interface OtlpGrpcCounters {
@@ -236,20 +233,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   return {
     counters,
 
-    async listen(target) {
-      if ('path' in target) await removeStaleSocket(target.path);
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error): void => reject(new ListenError(`cannot listen on ${describeTarget(target)}: ${err.message}`, err));
-        server.once('error', onError);
-        server.listen(target, () => {
-          server.off('error', onError);
-          resolve();
-        });
-      });
-      // Accept errors (EMFILE and the like) arrive here; they must not kill the worker.
-      server.on('error', (err) => log.error('otlp grpc server error', { err }));
-      if ('path' in target) await chmod(target.path, 0o660);
-    },
+    listen: (target) => listenOn(server, target, log, 'otlp grpc'),
 
     address: () => server.address(),
 
@@ -280,12 +264,6 @@ function parseGrpcTimeout(value: string | string[]): number | undefined {
   if (m === null) return NaN;
   const ms = Number(m[1]) * TIMEOUT_UNIT_MS[m[2]];
   return ms > MAX_TIMER_MS ? undefined : ms;
-}
-
-function describeTarget(target: ListenTarget): string {
-  if ('fd' in target) return `fd ${target.fd}`;
-  if ('path' in target) return `unix:${target.path}`;
-  return `${target.host}:${target.port}`;
 }
 
 function unpaddedBase64(bytes: Buffer): string {

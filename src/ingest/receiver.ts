@@ -8,7 +8,8 @@ import type { AddressInfo, Server } from 'node:net';
 import { ListenError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { removeStaleSocket } from '../common/unix-socket';
-import type { ListenTarget } from './otlp-grpc-server';
+
+export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
 export interface Receiver<Counters> {
   /** Plain numbers, read by the metrics endpoint; they only ever grow. */
