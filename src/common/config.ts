@@ -103,11 +103,14 @@ export interface Config {
     };
     otlp_http: {
       listen: ListenAddress[];
+      /** On the TCP listeners; null: plaintext. */
+      tls: TlsConfig | null;
       /** Counted after decompression; the wire bytes of a compressed body are held to it too. */
       max_body_bytes: number;
     };
     lines: {
       listen: ListenAddress[];
+      tls: TlsConfig | null;
       max_line_bytes: number;
       /** What happens to a line longer than max_line_bytes. */
       long_lines: 'split' | 'truncate';
@@ -226,8 +229,8 @@ export function validateConfig(raw: unknown): Config {
   const grpcTls = grpcRaw.tls === undefined || grpcRaw.tls === null ? null : parseTlsConfig(grpcRaw.tls, 'ingest.otlp_grpc.tls');
   const grpcInsecure = bool(grpcRaw, 'insecure', 'ingest.otlp_grpc', false);
   checkPlaintextListeners(listen, 'ingest.otlp_grpc', grpcTls !== null, grpcInsecure);
-  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'insecure']);
-  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'insecure']);
+  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'tls', 'insecure']);
+  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'tls', 'insecure']);
 
   const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
   const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
@@ -274,11 +277,11 @@ export function validateConfig(raw: unknown): Config {
         insecure: grpcInsecure,
       },
       otlp_http: {
-        listen: plaintextListen(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
+        ...listenerSection(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
         max_body_bytes: maxBody,
       },
       lines: {
-        listen: plaintextListen(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
+        ...listenerSection(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
         max_line_bytes: maxLine,
         long_lines: oneOf(linesRaw, 'long_lines', 'ingest.lines', ['split', 'truncate'] as const, 'split'),
       },
@@ -542,13 +545,14 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** A listener section without TLS yet: plaintext, so non-loopback only with `insecure: true`. */
-function plaintextListen(raw: Raw, path: string, dflt: string[]): ListenAddress[] {
+/** A receiver's addresses and TLS; plaintext on a non-loopback address only with `insecure: true`. */
+function listenerSection(raw: Raw, path: string, dflt: string[]): { listen: ListenAddress[]; tls: TlsConfig | null } {
   const entries = raw.listen ?? dflt;
   if (!Array.isArray(entries)) throw bad('a list of "host:port" or "unix:PATH"', `${path}.listen`, entries);
   const listen = entries.map((entry, i) => parseListen(entry, `${path}.listen[${i}]`));
-  checkPlaintextListeners(listen, path, false, bool(raw, 'insecure', path, false));
-  return listen;
+  const tls = raw.tls === undefined || raw.tls === null ? null : parseTlsConfig(raw.tls, `${path}.tls`);
+  checkPlaintextListeners(listen, path, tls !== null, bool(raw, 'insecure', path, false));
+  return { listen, tls };
 }
 
 function parseListen(entry: unknown, path: string): ListenAddress {

@@ -8,9 +8,11 @@
  * record, retried on a short timer until a ring has room. Nothing queues beyond it.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TlsOptions } from 'node:tls';
 import { encodeLinesHeader, LinesTransport } from '../common/lines-record';
 import { createLogger, type Logger } from '../common/log';
 import { RecordKind, type RecordSink } from '../common/record-kind';
+import { refuseUnverifiedCertificates } from '../common/tls-context';
 import { LineFramer, type LongLinePolicy } from './lines-framer';
 import { listenOn, type Receiver } from './receiver';
 
@@ -22,6 +24,8 @@ export interface LinesServerOptions {
   unixPath?: string;
   /** How often a paused connection retries its record; default 5 ms. */
   retryMs?: number;
+  /** TLS (tls-context.ts tlsServerOptions, no ALPN); absent: plaintext. */
+  tls?: TlsOptions;
   log?: Logger;
 }
 
@@ -146,10 +150,16 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     }
   }
 
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket): void => {
     counters.connections++;
     connections.add(new Connection(socket));
-  });
+  };
+  // A TLS connection is counted and read once its handshake is done ('secureConnection').
+  const server: Server = options.tls === undefined ? createServer(accept) : createTlsServer(options.tls, accept);
+  if (options.tls !== undefined) {
+    server.on('tlsClientError', (err: Error, socket: Socket) => log.debug('lines tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
+    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as TlsServer, log);
+  }
 
   return {
     counters,
@@ -157,6 +167,10 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     listen: (target) => listenOn(server, target, log, 'lines'),
 
     address: () => server.address(),
+
+    setSecureContext(secure: SecureContextOptions) {
+      if (options.tls !== undefined) (server as TlsServer).setSecureContext(secure);
+    },
 
     close(graceMs) {
       closed ??= new Promise<void>((resolve) => {

@@ -11,7 +11,8 @@ import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
 import { ringPath, type RingColor } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
-import { TlsReloader, tlsServerOptions } from '../common/tls-context';
+import { TlsReloader, tlsServerOptions, type ReloadableServer } from '../common/tls-context';
+import type { TlsConfig } from '../common/tls-config';
 import { InflightBudget } from './inflight-budget';
 import { IngestMetrics } from './ingest-metrics';
 import { createLinesServer } from './lines-server';
@@ -60,17 +61,20 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     }),
   );
   const { otlp_http: http, lines } = config.ingest;
+  const httpTls = http.tls === null ? undefined : tlsServerOptions(http.tls, ['http/1.1']);
   const httpServers = await Promise.all(
     http.listen.map(async (addr) => {
-      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, inflight, log });
+      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, inflight, log, tls: addr.kind === 'tcp' ? httpTls : undefined });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      metrics.addServer('otlp_http', server.counters);
       return server;
     }),
   );
+  const linesTls = lines.tls === null ? undefined : tlsServerOptions(lines.tls, []);
   const linesServers = await Promise.all(
     lines.listen.map(async (addr) => {
       const unixPath = addr.kind === 'unix' ? addr.path : undefined;
-      const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log });
+      const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log, tls: addr.kind === 'tcp' ? linesTls : undefined });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
       return server;
     }),
@@ -79,16 +83,23 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     otlp_grpc: grpc.listen.map(formatListen),
     otlp_http: http.listen.map(formatListen),
     lines: lines.listen.map(formatListen),
-    tls: grpc.tls !== null,
+    tls: { otlp_grpc: grpc.tls !== null, otlp_http: http.tls !== null, lines: lines.tls !== null },
     zone: zone.zone(),
   });
-  const reloader = grpc.tls === null ? undefined : new TlsReloader(grpc.tls, servers.filter((_, i) => grpc.listen[i].kind === 'tcp'), log, 'otlp_grpc');
+  const reloaders = [
+    reloaderFor(grpc.tls, grpc.listen, servers, 'otlp_grpc'),
+    reloaderFor(http.tls, http.listen, httpServers, 'otlp_http'),
+    reloaderFor(lines.tls, lines.listen, linesServers, 'lines'),
+  ].filter((r) => r !== undefined);
+  function reloaderFor(tls: TlsConfig | null, listen: readonly ListenAddress[], of: readonly ReloadableServer[], name: string): TlsReloader | undefined {
+    return tls === null ? undefined : new TlsReloader(tls, of.filter((_, i) => listen[i].kind === 'tcp'), log, name);
+  }
   return {
     onMessage(msg) {
-      if (msg.type === 'reload-tls') reloader?.reload('SIGHUP');
+      if (msg.type === 'reload-tls') for (const r of reloaders) r.reload('SIGHUP');
     },
     async close(graceMs) {
-      reloader?.close();
+      for (const r of reloaders) r.close();
       await Promise.all([...servers, ...httpServers, ...linesServers].map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();

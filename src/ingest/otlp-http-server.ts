@@ -10,10 +10,13 @@
  * stops at the limit. The client hears OK only once the record is in a ring.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { createGunzip, constants as zlibConstants, type Gunzip } from 'node:zlib';
 import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
+import { refuseUnverifiedCertificates } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { listenOn, type Receiver } from './receiver';
 import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
@@ -29,6 +32,8 @@ export interface OtlpHttpServerOptions {
   inflight: InflightBudget;
   /** Told to clients refused under pressure (Retry-After, RetryInfo); default 1000. */
   retryDelayMs?: number;
+  /** TLS (tls-context.ts tlsServerOptions, ALPN http/1.1); absent: plaintext. */
+  tls?: TlsOptions;
   log?: Logger;
 }
 
@@ -73,7 +78,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
   };
   let closed: Promise<void> | undefined;
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const encoding = MEDIA_TYPES[mediaType(req.headers['content-type'])];
     // Answers come in the request's encoding; a request in neither gets protobuf.
     const answerIn = encoding ?? 'proto';
@@ -91,7 +96,12 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     const declared = Number(req.headers['content-length']);
     if (declared > maxBodyBytes) return refuse(req, res, encoding, 'tooLarge', 413, tooLargeMessage());
     receive(req, res, encoding, contentEncoding === 'gzip');
-  });
+  };
+  const server: Server | HttpsServer = options.tls === undefined ? createServer(handle) : createHttpsServer(options.tls, handle);
+  if (options.tls !== undefined) {
+    server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => log.debug('otlp http tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
+    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as HttpsServer, log);
+  }
 
   function tooLargeMessage(): string {
     return `body exceeds the maximum of ${maxBodyBytes} bytes after decompression (ingest.otlp_http.max_body_bytes)`;
@@ -209,6 +219,10 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     listen: (target) => listenOn(server, target, log, 'otlp http'),
 
     address: () => server.address(),
+
+    setSecureContext(secure: SecureContextOptions) {
+      if (options.tls !== undefined) (server as HttpsServer).setSecureContext(secure);
+    },
 
     close(graceMs) {
       closed ??= new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@
  */
 import { chmod } from 'node:fs/promises';
 import type { AddressInfo, Server } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { ListenError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { removeStaleSocket } from '../common/unix-socket';
@@ -17,6 +18,8 @@ export interface Receiver<Counters> {
   listen(target: ListenTarget): Promise<void>;
   /** Where it listens (the port chosen for port 0), as net.Server reports it. */
   address(): AddressInfo | string | null;
+  /** New handshakes use this certificate and key (a reload); a plaintext receiver ignores it. */
+  setSecureContext(secure: SecureContextOptions): void;
   /** Stops accepting, lets what is in flight finish within graceMs, then cuts what is left. */
   close(graceMs: number): Promise<void>;
 }

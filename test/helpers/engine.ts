@@ -112,32 +112,7 @@ async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
       ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'pipe'] })
       : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...argv], { stdio: ['ignore', 'inherit', 'pipe'] });
 
-  const logs: LogLine[] = [];
-  const waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
-  const exited = once(child, 'exit');
-  createInterface({ input: child.stderr! }).on('line', (text) => {
-    let line: LogLine;
-    try {
-      line = JSON.parse(text) as LogLine;
-    } catch {
-      process.stderr.write(`engine (not JSON): ${text}\n`);
-      return;
-    }
-    logs.push(line);
-    if (line.level === 'error' || line.level === 'warn') process.stderr.write(`engine: ${text}\n`);
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i].predicate(line)) waiters.splice(i, 1)[0].resolve(line);
-    }
-  });
-
-  const waitForLog = (predicate: (line: LogLine) => boolean): Promise<LogLine> => {
-    const found = logs.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      waiters.push({ predicate, resolve });
-      exited.then(([code, signal]) => reject(new Error(`engine exited (code ${code}, signal ${signal}) before the awaited log line`)));
-    });
-  };
+  const { logs, waitForLog, exited } = followLog(child);
 
   const engine: Engine = {
     process: child,
@@ -178,4 +153,44 @@ async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
   };
   await waitForLog((l) => l.msg === 'engine ready');
   return engine;
+}
+
+export interface FollowedLog {
+  logs: LogLine[];
+  /** Resolves with the first log line (past or future) that matches; rejects if the engine exits first. */
+  waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
+  /** Resolves with [code, signal] when the engine process exits. */
+  exited: Promise<unknown[]>;
+}
+
+/** Follows an engine's structured log on its stderr (spawned with stderr piped). */
+export function followLog(child: ChildProcess): FollowedLog {
+  const logs: LogLine[] = [];
+  const waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  const exited = once(child, 'exit');
+  createInterface({ input: child.stderr! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      process.stderr.write(`engine (not JSON): ${text}\n`);
+      return;
+    }
+    logs.push(line);
+    if (line.level === 'error' || line.level === 'warn') process.stderr.write(`engine: ${text}\n`);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].predicate(line)) waiters.splice(i, 1)[0].resolve(line);
+    }
+  });
+
+  const waitForLog = (predicate: (line: LogLine) => boolean): Promise<LogLine> => {
+    const found = logs.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      waiters.push({ predicate, resolve });
+      exited.then(([code, signal]) => reject(new Error(`engine exited (code ${code}, signal ${signal}) before the awaited log line`)));
+    });
+  };
+
+  return { logs, waitForLog, exited };
 }

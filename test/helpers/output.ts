@@ -13,7 +13,8 @@ interface JsonKeyValue {
   value: { stringValue?: string };
 }
 
-export function countIds(outputPath: string): Map<string, number> {
+/** `key`: the attribute holding the id (the tutorial's sender uses tutorial.id). */
+export function countIds(outputPath: string, key = 'test.id'): Map<string, number> {
   const counts = new Map<string, number>();
   if (!existsSync(outputPath)) return counts;
   for (const line of readFileSync(outputPath, 'utf8').split('\n')) {
@@ -22,7 +23,7 @@ export function countIds(outputPath: string): Map<string, number> {
     for (const rl of request.resourceLogs ?? []) {
       for (const sl of rl.scopeLogs ?? []) {
         for (const rec of sl.logRecords ?? []) {
-          const id = rec.attributes?.find((a) => a.key === 'test.id')?.value.stringValue;
+          const id = rec.attributes?.find((a) => a.key === key)?.value.stringValue;
           if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
         }
       }
