@@ -4,9 +4,10 @@ import { validateConfig } from '../src/common/config';
 
 test('OTLP/HTTP and lines listen on their defaults: 4318, and 5170 plus <data_dir>/lines.sock', (t) => {
   const config = validateConfig({ data_dir: '/srv/gs' });
-  t.deepEqual(config.ingest.otlp_http, { listen: [{ kind: 'tcp', host: '127.0.0.1', port: 4318 }], max_body_bytes: 20 * 1024 * 1024 });
+  t.deepEqual(config.ingest.otlp_http, { listen: [{ kind: 'tcp', host: '127.0.0.1', port: 4318 }], tls: null, max_body_bytes: 20 * 1024 * 1024 });
   t.deepEqual(config.ingest.lines, {
     listen: [{ kind: 'tcp', host: '127.0.0.1', port: 5170 }, { kind: 'unix', path: join('/srv/gs', 'lines.sock') }],
+    tls: null,
     max_line_bytes: 64 * 1024,
     long_lines: 'split',
   });

@@ -126,7 +126,7 @@ test('a child that does not answer is left out and counted; a worker refusing fo
   t.is(valueOf(s, 'gophership_metrics_child_timeouts_total', { process: 'export-0' }), 1);
   t.is(valueOf(s, 'gophership_metrics_child_timeouts_total', { process: 'vault-0' }), 1);
   t.is(valueOf(s, 'gophership_process_resident_memory_bytes', { process: 'export-0' }), undefined, 'its gauges are left out');
-  t.is(valueOf(s, 'gophership_ingest_refused_requests_total', { reason: 'ring_full' }), 1);
+  t.is(valueOf(s, 'gophership_ingest_refused_requests_total', { protocol: 'otlp_grpc', reason: 'ring_full' }), 1);
   t.true((valueOf(s, 'gophership_ingest_routed_requests_total', { ring: 'red' }) ?? 0) > 0, 'a full green ring sent requests red');
   t.true((valueOf(s, 'gophership_ring_used_bytes', { ring: 'green-0' }) ?? 0) > 32 * 1024, 'the green ring is full');
   t.true((valueOf(s, 'gophership_ring_used_bytes', { ring: 'red-0' }) ?? 0) > 32 * 1024, 'the red ring is full');
