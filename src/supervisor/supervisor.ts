@@ -20,6 +20,7 @@ import type { ZoneControl } from './zone-control';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
+import { probeIngestPorts } from './listen-probe';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { detectMemorySource } from './memory-source';
 import { RingFill } from './ring-fill';
@@ -81,6 +82,7 @@ export class Supervisor implements ControlledEngine {
       stopping: () => this.stopping !== undefined,
       zones,
     }, log);
+    await probeIngestPorts(config);
     this.listeners = await UnixListeners.open(config);
     this.controlServer = await ControlServer.open(config, this.control, log);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
