@@ -8,10 +8,10 @@ import type { Config } from '../common/config';
 import type { DrainReportMessage, EngineStatusMessage, ExporterStatusMessage, ReplayStatusMessage, RingStatusMessage, ZoneStatusMessage } from '../common/control-proto';
 import { ControlUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
-import { attachRing, type Ring } from '../common/ring';
-import { REPLAY_RING, listRings, replayRingPath, ringPath, ringsOfExporter, type RingColor } from '../common/ring-layout';
+import { REPLAY_RING, listRings, ringsOfExporter } from '../common/ring-layout';
 import { VERSION } from '../common/version';
 import type { ChildSlot } from './child-slot';
+import type { RingHeaders } from './ring-headers';
 import { setZoneMode, zoneStatusMessage } from './control-zone';
 import type { ZoneControl } from './zone-control';
 
@@ -22,6 +22,8 @@ export interface ControlledEngine {
   /** Starts the ordered shutdown; resolves once every child has exited. */
   drainChildren(): Promise<void>;
   readonly draining: boolean;
+  /** The rings' headers; there once the engine has started. */
+  rings(): RingHeaders;
 }
 
 const IDLE_REPLAY: ReplayStatusMessage = { state: 'idle', records: 0, bytes: 0, cursor: 0, records_per_second: 0, elapsed_ms: 0, error: '' };
@@ -31,7 +33,6 @@ export class ControlService {
   private replay: ReplayStatusMessage = IDLE_REPLAY;
   private vault = { bytes: 0, records: 0 };
   private readonly exportErrors = new Map<string, { error: string; atMs: number }>();
-  private readonly rings = new Map<string, Ring>();
   private readonly startedMs = Date.now();
 
   constructor(
@@ -122,27 +123,13 @@ export class ControlService {
     if (this.engine.draining) throw new ControlUnavailableError(`the engine is draining; no ${what} now`);
   }
 
-  private ring(name: string, path: string): Ring {
-    let ring = this.rings.get(name);
-    if (ring === undefined) {
-      ring = attachRing(path);
-      this.rings.set(name, ring);
-    }
-    return ring;
-  }
-
-  private ringsOf(color: RingColor, indices: readonly number[]): RingStatusMessage[] {
-    return indices.map((i) => this.ringMessage(`${color}-${i}`, ringPath(this.config.rings.dir, color, i)));
-  }
-
-  private ringMessage(name: string, path: string): RingStatusMessage {
-    const ring = this.ring(name, path);
+  private ringMessage(name: string): RingStatusMessage {
+    const ring = this.engine.rings().get(name)!;
     return { name, used_bytes: ring.used(), capacity_bytes: ring.capacity };
   }
 
   private ringStatus(): RingStatusMessage[] {
-    const dir = this.config.rings.dir;
-    return [...this.ringsOf('green', listRings(dir, 'green')), ...this.ringsOf('red', listRings(dir, 'red')), this.ringMessage(REPLAY_RING, replayRingPath(dir))];
+    return this.engine.rings().all.map((h) => this.ringMessage(h.name));
   }
 
   private exporterStatus(): ExporterStatusMessage[] {
@@ -150,8 +137,8 @@ export class ControlService {
     const exporters = this.config.export.processes;
     const out: ExporterStatusMessage[] = [];
     for (let e = 0; e < exporters; e++) {
-      const rings = this.ringsOf('green', ringsOfExporter(green, e, exporters));
-      if (e === 0) rings.push(this.ringMessage(REPLAY_RING, replayRingPath(this.config.rings.dir)));
+      const rings = ringsOfExporter(green, e, exporters).map((i) => this.ringMessage(`green-${i}`));
+      if (e === 0) rings.push(this.ringMessage(REPLAY_RING));
       const name = `export-${e}`;
       const last = this.exportErrors.get(name);
       out.push({ name, backlog_bytes: rings.reduce((sum, r) => sum + r.used_bytes, 0), last_error: last?.error ?? '', last_error_ms: last?.atMs ?? 0 });

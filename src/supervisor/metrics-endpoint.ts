@@ -13,6 +13,7 @@ import { MetricsServer } from './metrics-server';
 import { registerSupervisorMetrics } from './supervisor-metrics';
 import { registerZoneMetrics } from './zone-metrics';
 import type { ZoneMonitor } from './zone-monitor';
+import type { RingHeaders } from './ring-headers';
 
 export interface EngineView {
   /** Every child slot, in a stable order. */
@@ -20,6 +21,7 @@ export interface EngineView {
   ingest(): readonly ChildSlot[];
   stopping(): boolean;
   zones: ZoneMonitor;
+  rings: RingHeaders;
 }
 
 /** Call after the rings exist. */
@@ -27,7 +29,7 @@ export async function startMetricsEndpoint(config: Config, engine: EngineView, l
   const m = config.metrics;
   if (!m.enabled) return undefined;
   collectProcessMetrics('supervisor');
-  registerSupervisorMetrics(config, engine.slots);
+  registerSupervisorMetrics(engine.rings, engine.slots);
   registerZoneMetrics(engine.zones);
   const gatherer = new MetricsGatherer(engine.slots, m.child_timeout_ms);
   const server = await MetricsServer.listen(

@@ -23,7 +23,7 @@ import { UnixListeners } from './unix-listeners';
 import { probeIngestPorts } from './listen-probe';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { detectMemorySource } from './memory-source';
-import { RingFill } from './ring-fill';
+import { RingHeaders } from './ring-headers';
 import { ZoneMonitor } from './zone-monitor';
 
 const CHILD_DIR = join(__dirname, '..');
@@ -37,6 +37,7 @@ export class Supervisor implements ControlledEngine {
   private pidFile: PidFile | undefined;
   private stopping: Promise<void> | undefined;
   private zones: ZoneMonitor | undefined;
+  private ringHeaders: RingHeaders | undefined;
   private childrenStopped: Promise<void> | undefined;
   private controlServer: ControlServer | undefined;
   private readonly control: ControlService;
@@ -64,11 +65,13 @@ export class Supervisor implements ControlledEngine {
     warnIfWritableByOthers(config.data_dir, log);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
     setUpRings(config, log);
+    const rings = new RingHeaders(config.rings.dir);
+    this.ringHeaders = rings;
     const zones = new ZoneMonitor({
       zones: config.zones,
       cell: new ZoneCell(zoneCellPath(config.rings.dir)),
       memory: detectMemorySource(),
-      rings: new RingFill(config.rings.dir),
+      rings,
       pids: () => [...this.ingest, ...this.exporters, ...this.vault].flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
       log,
     });
@@ -81,6 +84,7 @@ export class Supervisor implements ControlledEngine {
       ingest: () => this.ingest,
       stopping: () => this.stopping !== undefined,
       zones,
+      rings,
     }, log);
     await probeIngestPorts(config);
     this.listeners = await UnixListeners.open(config);
@@ -127,6 +131,10 @@ export class Supervisor implements ControlledEngine {
 
   sendToVault(msg: SupervisorMessage): boolean {
     return this.vault[0]?.send(msg) ?? false;
+  }
+
+  rings(): RingHeaders {
+    return this.ringHeaders!;
   }
 
   get draining(): boolean {

@@ -9,7 +9,7 @@ import type { Logger } from '../common/log';
 import { ZoneCause, type ZoneCell } from '../common/zone-cell';
 import type { MemorySource } from './memory-source';
 import { PsiFile, armPsiTrigger } from './psi';
-import type { RingFill } from './ring-fill';
+import type { RingHeaders } from './ring-headers';
 import { treePssBytes } from './tree-rss';
 import type { ZoneControl, ZoneMode, ZoneStatus } from './zone-control';
 import { ZonePolicy, type ZoneDecision } from './zone-policy';
@@ -21,7 +21,7 @@ export interface ZoneMonitorOptions {
   zones: Config['zones'];
   cell: ZoneCell;
   memory: MemorySource;
-  rings: RingFill;
+  rings: RingHeaders;
   /** The supervisor's and children's pids, for the tree's memory. */
   pids: () => number[];
   log: Logger;
