@@ -2,7 +2,7 @@
  * Starting the benchmark's Node processes and waiting on them with a bound, so that a
  * receiver that hangs makes the run report it instead of hanging the run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -11,8 +11,17 @@ import { createInterface } from 'node:readline';
 /** The package root, from dist/bench/ where this runs. */
 export const ROOT = join(__dirname, '../..');
 
-export function spawnNode(script: string, args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnNode(script: string, args: readonly string[], cgroup?: string): ChildProcess {
+  return spawnNodeIn(cgroup, script, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Starts a Node script inside a cgroup (or as is, without one): a shell joins the cgroup and
+ * then becomes the process, so that it and every child it forks are born inside.
+ */
+export function spawnNodeIn(cgroup: string | undefined, script: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const argv = [process.execPath, script, ...args];
+  return cgroup === undefined ? spawn(argv[0], argv.slice(1), options) : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv], options);
 }
 
 /** Calls `onLine` for every line the stream prints. */

@@ -18,6 +18,8 @@ export interface SlowSink {
   setRate(recordsPerSecond: number): void;
   /** Resolves when every id is there (or rejects after timeoutMs with how many are missing). */
   allArrived(ids: Iterable<string>, timeoutMs: number): Promise<void>;
+  /** Resolves once `records` records have arrived in all (or rejects after timeoutMs). */
+  recordsReached(records: number, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,7 +27,28 @@ export async function startSlowSink(recordsPerSecond: number): Promise<SlowSink>
   let rate = recordsPerSecond;
   let freeAt = performance.now();
   const received = { records: 0, byId: new Map<string, number>() };
-  const watchers: Array<{ pending: Set<string>; settle: () => void }> = [];
+  /** Looked at after each request: `pending` ids still to come, and the total wanted. */
+  const watchers: Array<{ pending: Set<string>; records: number; settle: () => void }> = [];
+  const watch = (pending: Set<string>, records: number, timeoutMs: number): Promise<void> => {
+    const done = (): boolean => pending.size === 0 && received.records >= records;
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const watcher = {
+        pending,
+        records,
+        settle: () => {
+          clearTimeout(timer);
+          watchers.splice(watchers.indexOf(watcher), 1);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        watchers.splice(watchers.indexOf(watcher), 1);
+        reject(new Error(`within ${timeoutMs} ms: ${pending.size} ids missing, ${received.records} of ${records} records`));
+      }, timeoutMs);
+      watchers.push(watcher);
+    });
+  };
   const server = new grpc.Server();
   const identity = (b: Buffer): Buffer => b;
   server.register(
@@ -45,7 +68,7 @@ export async function startSlowSink(recordsPerSecond: number): Promise<SlowSink>
         }
       }
       received.records += records;
-      for (const w of watchers.filter((w) => w.pending.size === 0)) w.settle();
+      for (const w of watchers.filter((w) => w.pending.size === 0 && received.records >= w.records)) w.settle();
       // The answer waits for this request's share of the sink's capacity.
       const now = performance.now();
       freeAt = Math.max(freeAt, now) + (rate === Infinity ? 0 : (records * 1000) / rate);
@@ -65,26 +88,8 @@ export async function startSlowSink(recordsPerSecond: number): Promise<SlowSink>
       rate = r;
       freeAt = performance.now();
     },
-    allArrived(ids, timeoutMs) {
-      const pending = new Set([...ids].filter((id) => !received.byId.has(id)));
-      if (pending.size === 0) return Promise.resolve();
-      const wanted = pending.size;
-      return new Promise((resolve, reject) => {
-        const watcher = {
-          pending,
-          settle: () => {
-            clearTimeout(timer);
-            watchers.splice(watchers.indexOf(watcher), 1);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          watchers.splice(watchers.indexOf(watcher), 1);
-          reject(new Error(`${pending.size} of ${wanted} ids did not arrive within ${timeoutMs} ms`));
-        }, timeoutMs);
-        watchers.push(watcher);
-      });
-    },
+    allArrived: (ids, timeoutMs) => watch(new Set([...ids].filter((id) => !received.byId.has(id))), 0, timeoutMs),
+    recordsReached: (records, timeoutMs) => watch(new Set(), records, timeoutMs),
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }

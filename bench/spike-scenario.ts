@@ -130,7 +130,11 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
   let missing = 0;
   try {
     await sink.allArrived(sdk.deliveredIds, o.settleTimeoutMs);
-    await until(() => sink.received.records >= acknowledged && lastZone(engine.logs) === 'green', o.settleTimeoutMs - (performance.now() - settleStarted));
+    await sink.recordsReached(acknowledged, o.settleTimeoutMs - (performance.now() - settleStarted));
+    // Green now, or the next zone change that makes it so.
+    const since = engine.logs.length;
+    const isLaterGreen = (l: LogLine): boolean => l.msg === 'zone changed' && l.zone === 'green' && engine.logs.indexOf(l) >= since;
+    if (lastZone(engine.logs) !== 'green') await engine.waitForLog(isLaterGreen, o.settleTimeoutMs - (performance.now() - settleStarted));
   } catch {
     for (const id of sdk.deliveredIds) if (!sink.received.byId.has(id)) missing++;
   }
@@ -183,14 +187,6 @@ function memoryAtEnd(cgroup: MemoryCgroup, engine: LaunchedEngine): Record<strin
 
 function lastZone(logs: readonly LogLine[]): string {
   return (logs.findLast((l) => l.msg === 'zone changed')?.zone as string | undefined) ?? 'green';
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function quantile(sorted: readonly number[], q: number): number {

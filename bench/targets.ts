@@ -5,7 +5,7 @@
  * counting no-op sink (`green`), or with every request forced to the vault (`red`). Each is
  * a fresh process tree per run, so no run inherits another's heap, JIT state or ring contents.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitWithin, followLines, freePort, ROOT, spawnNode, type Exit } from './child-io';
@@ -93,6 +93,8 @@ export interface LaunchedEngine {
   readonly notes: string[];
   /** Every structured log line so far. */
   readonly logs: readonly LogLine[];
+  /** Resolves with the first line, past or future, that matches (rejects after timeoutMs). */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number): Promise<LogLine>;
   /** Each child's latest pid by name. */
   childPids(): Map<string, number>;
   /** SIGTERM, then the exit within shutdownMs (then SIGKILL of the tree, noted). */
@@ -113,12 +115,28 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
   const config = { metrics: { listen: `127.0.0.1:${await freePort()}` }, ...configFor(dir, ringDir, port) };
   // JSON is YAML: no serializer needed.
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const argv = [join(ROOT, GOPHERSHIP_BIN), 'run', '--config', configPath];
-  // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
-  const child = cgroup === undefined ? spawnNode(argv[0], argv.slice(1)) : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnNode(join(ROOT, GOPHERSHIP_BIN), ['run', '--config', configPath], cgroup);
 
   const notes: string[] = [];
   const logs: LogLine[] = [];
+  const listeners = new Set<(line: LogLine) => void>();
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs: number): Promise<LogLine> => {
+    const seen = logs.find(predicate);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`no matching engine log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (line: LogLine): void => {
+        if (!predicate(line)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        resolve(line);
+      };
+      listeners.add(listener);
+    });
+  };
   const cleanup = (): void => {
     killTree(child);
     rmSync(dir, { recursive: true, force: true });
@@ -135,6 +153,7 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
         return;
       }
       logs.push(line);
+      for (const listener of [...listeners]) listener(line);
       if (line.level === 'warn' || line.level === 'error') notes.push(text);
       if (line.msg === 'engine ready') resolve();
     });
@@ -147,7 +166,7 @@ export async function launchEngine(prefix: string, configFor: (dir: string, ring
     cleanup();
     throw err;
   }
-  return { child, dir, port, notes, logs, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
+  return { child, dir, port, notes, logs, waitForLog, childPids: () => childPids(logs), stop: (ms) => stopTree(child, ms, notes), cleanup };
 }
 
 export function startTarget(kind: TargetKind, workers: number, ringMib: number): Promise<Target> {

@@ -3,14 +3,14 @@
  * data_dir, ring dir and free ports, and follows its structured log on stderr so that
  * tests wait on events ("engine ready", "child ready") instead of sleeping.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse, stringify } from 'yaml';
 // One implementation for the bench and the tests, which both start engines on free ports.
-import { freePort } from '../../bench/child-io';
+import { freePort, spawnNodeIn } from '../../bench/child-io';
 
 export const ROOT = join(__dirname, '../../..');
 export const GOPHERSHIP = join(ROOT, 'dist/src/supervisor/cli.js');
@@ -105,12 +105,7 @@ type Layout = Pick<Engine, 'dir' | 'ringDir' | 'grpcPort' | 'grpcSocket' | 'metr
 
 async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
   const { dir, ringDir, grpcPort, grpcSocket, metricsPort, httpPort, linesPort, linesSocket, outputPath, configPath } = layout;
-  const argv = [process.execPath, GOPHERSHIP, 'run', '--config', configPath];
-  // The shell joins the cgroup and then becomes the engine, so every child is born inside it.
-  const child =
-    options.cgroup === undefined
-      ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'pipe'] })
-      : spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...argv], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const child = spawnNodeIn(options.cgroup, GOPHERSHIP, ['run', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
 
   const { logs, waitForLog, exited } = followLog(child);
 
