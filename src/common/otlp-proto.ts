@@ -106,6 +106,19 @@ export interface OtlpLogsRequest {
   readonly resourceLogs: readonly OtlpResourceLogs[];
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * An AnyValue built in code, shaped like a decoded one (every member present, `value` naming
+ * the set one). Integers that fit a double exactly become intValue, other numbers doubleValue.
+ */
+export function anyValueOf(value: string | number | boolean): OtlpAnyValue {
+  const v = { value: undefined as AnyValueCase | undefined, stringValue: '', boolValue: false, intValue: 0, doubleValue: 0, arrayValue: null, kvlistValue: null, bytesValue: NO_BYTES };
+  if (typeof value === 'string') return { ...v, value: 'stringValue', stringValue: value };
+  if (typeof value === 'boolean') return { ...v, value: 'boolValue', boolValue: value };
+  return Number.isSafeInteger(value) ? { ...v, value: 'intValue', intValue: value } : { ...v, value: 'doubleValue', doubleValue: value };
+}
+
 const TRACE_ID_BYTES = 16;
 const SPAN_ID_BYTES = 8;
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EnrichConfig } from '../common/config';
-import { ExportLogsServiceRequest } from '../common/otlp-proto';
+import { ExportLogsServiceRequest, anyValueOf, type OtlpKeyValue } from '../common/otlp-proto';
 import { ResourceSplicer, type SpliceAttribute } from '../common/otlp-wire-resource';
 import { Field, encodeLenField } from '../common/otlp-wire';
 
@@ -17,9 +17,8 @@ export type AttributeValue = string | number | boolean;
 
 /** One Resource.attributes field, as protobufjs would encode `{ key, value }`. */
 export function encodeAttribute(key: string, value: AttributeValue): SpliceAttribute {
-  const anyValue =
-    typeof value === 'string' ? { stringValue: value } : typeof value === 'boolean' ? { boolValue: value } : Number.isSafeInteger(value) ? { intValue: value } : { doubleValue: value };
-  const keyValue = KeyValue.encode({ key, value: anyValue }).finish();
+  const member = anyValueOf(value).value!;
+  const keyValue = KeyValue.encode({ key, value: { [member]: value } }).finish();
   return { key: Buffer.from(key, 'utf8'), field: encodeLenField(Field.ResourceAttributes, keyValue) };
 }
 
@@ -54,4 +53,24 @@ function instanceId(host: string, attributes: ReadonlyMap<string, AttributeValue
 export function resourceSplicer(config: EnrichConfig, env: NodeJS.ProcessEnv = process.env): ResourceSplicer {
   const attributes = [...enrichmentAttributes(config, env)].map(([key, value]) => encodeAttribute(key, value));
   return new ResourceSplicer(attributes, config.override);
+}
+
+/** Adds the enrichment to the resource attributes of a request built in code. */
+export type AttributeMerge = (attributes: readonly OtlpKeyValue[]) => readonly OtlpKeyValue[];
+
+/**
+ * The enrichment for requests the export path builds itself (lines records), by the
+ * splicer's rule, so that they come out as if built plain and then spliced: an attribute the
+ * resource has wins unless `override`, which drops it instead; the added ones go last, in
+ * order. test/lines-json.test.ts holds the two paths to the same output.
+ */
+export function attributeMerge(config: EnrichConfig, env: NodeJS.ProcessEnv = process.env): AttributeMerge {
+  const added: OtlpKeyValue[] = [...enrichmentAttributes(config, env)].map(([key, value]) => ({ key, value: anyValueOf(value) }));
+  if (added.length === 0) return (attributes) => attributes;
+  const keys = new Set(added.map((a) => a.key));
+  if (config.override) return (attributes) => [...attributes.filter((a) => !keys.has(a.key)), ...added];
+  return (attributes) => {
+    const present = new Set(attributes.map((a) => a.key));
+    return [...attributes, ...added.filter((a) => !present.has(a.key))];
+  };
 }

@@ -112,10 +112,6 @@ export class MeasuredExporter implements Exporter {
 
 function recordsIn(batch: ExportBatch): number {
   let n = 0;
-  if (batch.decoded === null) {
-    for (const request of batch.requests) n += request.logRecords;
-    return n;
-  }
-  for (const request of batch.decoded) for (const resource of request.resourceLogs) for (const scope of resource.scopeLogs) n += scope.logRecords.length;
+  for (const request of batch.requests) n += request.logRecords;
   return n;
 }

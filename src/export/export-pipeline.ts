@@ -21,10 +21,11 @@ import { countLogRecords } from '../common/otlp-wire-split';
 import { RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
-import { resourceSplicer } from './enrichment';
+import { attributeMerge, resourceSplicer, type AttributeMerge } from './enrichment';
 import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
 import { MeasuredExporter, exportCounts } from './export-metrics';
 import { FileExporter } from './file-exporter';
+import { decodeLinesRecord } from './lines-decoder';
 import { OtlpExporter } from './otlp-exporter';
 import { OtlpGrpcTransport } from './otlp-grpc-transport';
 import { OtlpHttpTransport } from './otlp-http-transport';
@@ -50,6 +51,7 @@ export class ExportPipeline {
   private readonly exporters: Exporter[];
   private readonly deadLetter: DeadLetter;
   private readonly splicer: ResourceSplicer;
+  private readonly merge: AttributeMerge;
   private readonly decodes: boolean;
   private readonly counts: boolean;
   private readonly aborter = new AbortController();
@@ -71,6 +73,7 @@ export class ExportPipeline {
     this.deadLetter = openDeadLetter(config, own(config.export.dead_letter_path));
     this.exporters = config.exporters.map((e, i) => new MeasuredExporter(this.makeExporter(e, `${e.type}[${i}]`, own)));
     this.splicer = resourceSplicer(config.enrich);
+    this.merge = attributeMerge(config.enrich);
     this.decodes = this.exporters.some((e) => e.decodes);
     this.counts = this.exporters.some((e) => !e.decodes);
   }
@@ -85,15 +88,8 @@ export class ExportPipeline {
     const decoded: LogsRequest[] | null = this.decodes ? [] : null;
     for (const record of records) {
       try {
-        const original = this.requestOf(record);
-        const pieces: Uint8Array[] = [];
-        const bytes = this.splicer.splicePieces(original, pieces);
-        // Enrichment adds no LogRecord, so the original (one contiguous buffer) is walked.
-        const request = { pieces, bytes, logRecords: this.counts ? countLogRecords(original) : 0 };
-        // Decoded (or walked) before anything is handed out, so that poison reaches no exporter.
-        const decodedRequest = decoded === null ? null : decodeLogsRequest(contiguous(request));
-        requests.push(request);
-        if (decodedRequest !== null) decoded!.push(decodedRequest);
+        if (record.kind === RecordKind.Lines) this.prepareLines(record, requests, decoded);
+        else this.prepareRequest(record, requests, decoded);
       } catch (err) {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
@@ -133,6 +129,25 @@ export class ExportPipeline {
     }
   }
 
+  /** Enriched by splicing; decoded (or walked) before anything is handed out, so that poison reaches no exporter. */
+  private prepareRequest(record: ExportInput, requests: PreparedRequest[], decoded: LogsRequest[] | null): void {
+    const original = this.requestOf(record);
+    const pieces: Uint8Array[] = [];
+    const bytes = this.splicer.splicePieces(original, pieces);
+    const decodedRequest = decoded === null ? null : decodeLogsRequest(contiguous({ pieces, bytes, logRecords: 0 }));
+    // Enrichment adds no LogRecord, so the original (one contiguous buffer) is walked.
+    requests.push({ pieces, bytes, logRecords: this.counts ? countLogRecords(original) : countDecoded(decodedRequest!) });
+    if (decodedRequest !== null) decoded!.push(decodedRequest);
+  }
+
+  /** Built enriched, and serialized only for a forwarding exporter: the lines never make a round trip through protobuf. */
+  private prepareLines(record: ExportInput, requests: PreparedRequest[], decoded: LogsRequest[] | null): void {
+    const lines = decodeLinesRecord(record, this.merge);
+    const serialized = this.counts ? encodeLogsRequest(lines) : undefined;
+    requests.push({ pieces: serialized === undefined ? [] : [serialized], bytes: serialized?.byteLength ?? 0, logRecords: lines.logRecordCount });
+    decoded?.push(lines);
+  }
+
   /** The record as a serialized ExportLogsServiceRequest: protobuf kinds as they are (inflated), others encoded. */
   private requestOf(record: ExportInput): Uint8Array {
     const max = largestPayload(this.config);
@@ -155,4 +170,10 @@ export class ExportPipeline {
       }
     }
   }
+}
+
+function countDecoded(request: LogsRequest): number {
+  let n = 0;
+  for (const resource of request.resourceLogs) for (const scope of resource.scopeLogs) n += scope.logRecords.length;
+  return n;
 }

@@ -9,6 +9,7 @@ import type { LogsRequest } from './record-decoder';
  * made. Forwarding exporters copy the pieces straight into their own send buffer.
  */
 export interface PreparedRequest {
+  /** Empty for a lines record when no exporter forwards: nothing would read them. */
   readonly pieces: readonly Uint8Array[];
   readonly bytes: number;
   readonly logRecords: number;

@@ -23,8 +23,17 @@ import {
   type OtlpScopeLogs,
 } from '../common/otlp-proto';
 
+/**
+ * A request built in code that writes its own OTLP/JSON (lines records: one string per line,
+ * no object per record), equal to what the walk below writes for it.
+ */
+export interface WritesOwnJson {
+  toOtlpJson(): string;
+}
+
 /** One request as one line of OTLP/JSON (no trailing newline; JSON escaping keeps it single-line). */
-export function logsRequestToJson(request: OtlpLogsRequest): string {
+export function logsRequestToJson(request: OtlpLogsRequest | (OtlpLogsRequest & WritesOwnJson)): string {
+  if ('toOtlpJson' in request) return request.toOtlpJson();
   return request.resourceLogs.length === 0 ? '{}' : `{"resourceLogs":${list(request.resourceLogs, resourceLogs)}}`;
 }
 
@@ -44,13 +53,13 @@ function close(fields: string): string {
 
 function resourceLogs(message: OtlpResourceLogs): string {
   let s = '';
-  if (message.resource !== null) s += `${open(s)}"resource":${resource(message.resource)}`;
+  if (message.resource !== null) s += `${open(s)}"resource":${resourceJson(message.resource)}`;
   if (message.scopeLogs.length !== 0) s += `${open(s)}"scopeLogs":${list(message.scopeLogs, scopeLogs)}`;
   if (message.schemaUrl.length !== 0) s += `${open(s)}"schemaUrl":${JSON.stringify(message.schemaUrl)}`;
   return close(s);
 }
 
-function resource(message: OtlpResource): string {
+export function resourceJson(message: OtlpResource): string {
   let s = '';
   if (message.attributes.length !== 0) s += `${open(s)}"attributes":${list(message.attributes, keyValue)}`;
   if (message.droppedAttributesCount !== 0) s += `${open(s)}"droppedAttributesCount":${message.droppedAttributesCount}`;

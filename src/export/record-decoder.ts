@@ -1,21 +1,20 @@
 /**
  * Turns a ring record into a decoded OTLP request. This is where the parsing that ingest
  * skipped finally happens, and where a request that cannot be parsed is recognised as
- * poison (to be dead-lettered, not retried).
+ * poison (to be dead-lettered, not retried). Lines records have a path of their own
+ * (lines-decoder.ts), since they are built, not parsed.
  */
 import { gunzipSync } from 'node:zlib';
 import { PoisonRecordError } from '../common/errors';
 import { decodeLogsRequest } from '../common/otlp-proto';
 import { RecordFlag, RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
-import { decodeLinesRecord } from './lines-decoder';
 import { decodeJsonLogsRequest } from './otlp-json-request-decoder';
 
 export type LogsRequest = ReturnType<typeof decodeLogsRequest>;
 
 export function decodeRecord(record: RingRecord, maxMessageBytes: number): LogsRequest {
   if (record.kind === RecordKind.OtlpHttpJson) return decodeJsonLogsRequest(payloadOf(record, maxMessageBytes));
-  if (record.kind === RecordKind.Lines) return decodeLinesRecord(record);
   if (record.kind !== RecordKind.OtlpGrpc && record.kind !== RecordKind.OtlpHttpProto) {
     throw new PoisonRecordError(`record kind ${record.kind} has no decoder in this version`);
   }

@@ -14,7 +14,10 @@ import { treePssBytes } from './tree-rss';
 import type { ZoneControl, ZoneMode, ZoneStatus } from './zone-control';
 import { ZonePolicy, type ZoneDecision } from './zone-policy';
 
-/** Proportional set sizes walk every mapping: informative, so read once a second at most. */
+/**
+ * Proportional set sizes walk every mapping (milliseconds for a tree of Node processes):
+ * informative only, so read once a second on a timer of their own, never in a sample.
+ */
 const TREE_RSS_EVERY_MS = 1000;
 
 export interface ZoneMonitorOptions {
@@ -35,8 +38,8 @@ export class ZoneMonitor implements ZoneControl {
   private mode: ZoneMode;
   private decision: ZoneDecision;
   private inputs: ZoneStatus['inputs'];
-  private treeReadAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
+  private treeTimer: NodeJS.Timeout | undefined;
   private failing = false;
   /** Zone changes so far, by "from>to". */
   readonly transitions = new Map<string, number>();
@@ -64,6 +67,8 @@ export class ZoneMonitor implements ZoneControl {
       }
     }
     this.sample();
+    this.readTree();
+    this.treeTimer = setInterval(() => this.readTree(), TREE_RSS_EVERY_MS).unref();
     log.info('pressure monitor started', {
       source: memory.kind,
       cgroup: memory.path,
@@ -94,6 +99,7 @@ export class ZoneMonitor implements ZoneControl {
 
   close(): void {
     clearTimeout(this.timer);
+    clearInterval(this.treeTimer);
     this.disarmTrigger?.();
     this.psi?.close();
     this.o.memory.close();
@@ -111,8 +117,11 @@ export class ZoneMonitor implements ZoneControl {
     this.timer = setTimeout(() => this.sample(), this.o.zones.sample_interval_ms * (0.5 + Math.random())).unref();
   }
 
+  private readTree(): void {
+    this.inputs.treeRssBytes = treePssBytes([process.pid, ...this.o.pids()]);
+  }
+
   private decide(): void {
-    const decidedAt = process.hrtime.bigint();
     const nowMs = Date.now();
     const { memory, rings } = this.o;
     const reading = memory.read();
@@ -124,17 +133,14 @@ export class ZoneMonitor implements ZoneControl {
     inputs.psiFull = psi?.full;
     inputs.greenRingFill = rings.fullest('green');
     inputs.redRingFill = rings.fullest('red');
-    if (nowMs - this.treeReadAt >= TREE_RSS_EVERY_MS) {
-      this.treeReadAt = nowMs;
-      inputs.treeRssBytes = treePssBytes([process.pid, ...this.o.pids()]);
-    }
 
     const sample = { memory: reading.usageBytes / reading.limitBytes, psiSome: psi?.some ?? 0, psiFired: this.psiFired, greenRing: inputs.greenRingFill };
     this.psiFired = false;
     const decided = this.policy.next(this.decision, sample, nowMs);
     const next = this.mode === 'auto' ? decided : { zone: this.mode, causes: ZoneCause.Forced, sinceMs: this.mode === this.decision.zone ? this.decision.sinceMs : nowMs };
     this.failing = false;
-    if (next.zone !== this.decision.zone || next.causes !== this.decision.causes) this.publish(next, decidedAt);
+    // The pivot's clock starts here, with the decision, not with the readings before it.
+    if (next.zone !== this.decision.zone || next.causes !== this.decision.causes) this.publish(next, process.hrtime.bigint());
   }
 
   private publish(next: ZoneDecision, decidedAt: bigint): void {
