@@ -5,37 +5,42 @@
  * same for every line of a record, so they are written once per record, not per line),
  * with the enrichment merged in.
  *
- * The file and stdout exporters get the OTLP/JSON straight from the text, one string a line
- * (`toOtlpJson`); forwarding exporters get it encoded to protobuf. Neither goes through a
- * decode of the other: lines are the cheapest input there is, and the export path is where
- * they would otherwise cost the most.
+ * The file and stdout exporters get the OTLP/JSON written straight from the received bytes
+ * (`writeOtlpJson`), with no string or object per line; forwarding exporters get it encoded
+ * to protobuf. Neither goes through a decode of the other: lines are the cheapest input
+ * there is, and the export path is where they would otherwise cost the most.
  */
+import { isUtf8 } from 'node:buffer';
 import * as protobuf from 'protobufjs';
 import { decodeLinesHeader, LinesTransport } from '../common/lines-record';
 import { anyValueOf, type Int64, type OtlpKeyValue, type OtlpLogRecord, type OtlpLogsRequest, type OtlpResourceLogs } from '../common/otlp-proto';
 import type { RingRecord } from '../common/ring';
 import type { AttributeMerge } from './enrichment';
-import { resourceJson, type WritesOwnJson } from './otlp-json';
+import type { JsonBytes, WritesJsonBytes } from './json-bytes';
+import { resourceJson } from './otlp-json';
 
 export const LINES_SCOPE_NAME = 'gophership/lines';
 
 const EMPTY_BYTES = new Uint8Array(0);
+const REQUEST_TAIL = ']}]}]}';
+const RECORD_TAIL = Buffer.from('}}');
+const NEWLINE = 0x0a;
 const CR = 0x0d;
 
 export function decodeLinesRecord(record: Pick<RingRecord, 'payload' | 'receivedMs'>, merge: AttributeMerge = (attributes) => attributes): LinesRequest {
   const header = decodeLinesHeader(record.payload);
-  const { payload } = record;
-  // Text at once: the record is shared memory that the ring reuses once the batch is committed.
-  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8', header.linesOffset);
-  return new LinesRequest(text, record.receivedMs, merge(peerAttributes(header.transport, header.source)));
+  // A copy: the record is shared memory that the ring reuses once the batch is committed.
+  const bytes = Buffer.from(record.payload.subarray(header.linesOffset));
+  return new LinesRequest(bytes, record.receivedMs, merge(peerAttributes(header.transport, header.source)));
 }
 
-export class LinesRequest implements OtlpLogsRequest, WritesOwnJson {
+export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
   private decoded: OtlpResourceLogs[] | undefined;
+  private decodedText: string | undefined;
 
   constructor(
-    /** The lines, each ending in "\n". */
-    private readonly text: string,
+    /** The lines as received, each ending in "\n". */
+    private readonly bytes: Buffer,
     private readonly receivedMs: number,
     private readonly resourceAttributes: readonly OtlpKeyValue[],
   ) {}
@@ -48,26 +53,66 @@ export class LinesRequest implements OtlpLogsRequest, WritesOwnJson {
   /** LogRecords in the request, counted without building them. */
   get logRecordCount(): number {
     let n = 0;
-    this.eachLine(() => n++);
+    this.eachLineOf(this.bytes, () => n++);
     return n;
   }
 
-  toOtlpJson(): string {
-    const nanos = this.observedNanos();
-    const head = nanos === '0' ? '{"body":{"stringValue":' : `{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`;
-    let records = '';
-    this.eachLine((line) => (records += `${records.length === 0 ? '' : ','}${head}${JSON.stringify(line)}}}`));
-    if (records.length === 0) return '{}';
-    const resource = resourceJson({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] });
-    return `{"resourceLogs":[{"resource":${resource},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[${records}]}]}]}`;
+  /**
+   * The request's OTLP/JSON, as logsRequestToJson would write it, from the bytes: each line
+   * is copied, escaped where JSON needs it. Lines that are not valid UTF-8 go through the
+   * text instead, which has them with U+FFFD where the bytes were invalid.
+   */
+  writeOtlpJson(out: JsonBytes): void {
+    const { bytes } = this;
+    if (!isUtf8(bytes)) return out.text(this.toOtlpJson());
+    const head = Buffer.from(`,${this.recordHead()}`, 'latin1');
+    const firstHead = head.subarray(1);
+    let first = true;
+    this.eachLineOf(bytes, (start, end) => {
+      if (first) out.text(this.requestHead());
+      out.bytes(first ? firstHead : head);
+      out.stringOf(bytes, start, end);
+      out.bytes(RECORD_TAIL);
+      first = false;
+    });
+    out.ascii(first ? '{}' : REQUEST_TAIL);
   }
 
-  private eachLine(visit: (line: string) => void): void {
-    const text = this.text;
+  /** The same JSON as a string, from the text. */
+  toOtlpJson(): string {
+    const head = this.recordHead();
+    let records = '';
+    const text = this.text();
+    this.eachLineOf(text, (start, end) => (records += `${records.length === 0 ? '' : ','}${head}${JSON.stringify(text.slice(start, end))}}}`));
+    return records.length === 0 ? '{}' : `${this.requestHead()}${records}${REQUEST_TAIL}`;
+  }
+
+  private requestHead(): string {
+    const resource = resourceJson({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] });
+    return `{"resourceLogs":[{"resource":${resource},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`;
+  }
+
+  /** A LogRecord's JSON up to its body's string. */
+  private recordHead(): string {
+    const nanos = this.observedNanos();
+    return nanos === '0' ? '{"body":{"stringValue":' : `{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`;
+  }
+
+  private text(): string {
+    this.decodedText ??= this.bytes.toString('utf8');
+    return this.decodedText;
+  }
+
+  /**
+   * Calls `visit` with the bounds of each non-empty line, its "\n" and a "\r" before it left
+   * out. Works alike on the bytes and on the text: both line ends are single ASCII units, and
+   * decoding invalid UTF-8 never swallows one.
+   */
+  private eachLineOf(lines: Buffer | string, visit: (start: number, end: number) => void): void {
     let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      const stop = end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-      if (stop > start) visit(text.slice(start, stop));
+    for (let end = lineEnd(lines, 0); end !== -1; end = lineEnd(lines, start)) {
+      const stop = end > start && unitAt(lines, end - 1) === CR ? end - 1 : end;
+      if (stop > start) visit(start, stop);
       start = end + 1;
     }
   }
@@ -81,13 +126,14 @@ export class LinesRequest implements OtlpLogsRequest, WritesOwnJson {
     const nanos = BigInt(this.observedNanos());
     const observed: Int64 = new protobuf.util.Long(Number(nanos & 0xffffffffn) | 0, Number(nanos >> 32n) | 0, true);
     const logRecords: OtlpLogRecord[] = [];
-    this.eachLine((line) =>
+    const text = this.text();
+    this.eachLineOf(text, (start, end) =>
       logRecords.push({
         timeUnixNano: 0,
         observedTimeUnixNano: observed,
         severityNumber: 0,
         severityText: '',
-        body: anyValueOf(line),
+        body: anyValueOf(text.slice(start, end)),
         attributes: [],
         droppedAttributesCount: 0,
         flags: 0,
@@ -105,6 +151,14 @@ export class LinesRequest implements OtlpLogsRequest, WritesOwnJson {
       },
     ];
   }
+}
+
+function lineEnd(lines: Buffer | string, from: number): number {
+  return typeof lines === 'string' ? lines.indexOf('\n', from) : lines.indexOf(NEWLINE, from);
+}
+
+function unitAt(lines: Buffer | string, index: number): number {
+  return typeof lines === 'string' ? lines.charCodeAt(index) : lines[index];
 }
 
 function peerAttributes(transport: LinesTransport, source: string): OtlpKeyValue[] {

@@ -23,17 +23,8 @@ import {
   type OtlpScopeLogs,
 } from '../common/otlp-proto';
 
-/**
- * A request built in code that writes its own OTLP/JSON (lines records: one string per line,
- * no object per record), equal to what the walk below writes for it.
- */
-export interface WritesOwnJson {
-  toOtlpJson(): string;
-}
-
 /** One request as one line of OTLP/JSON (no trailing newline; JSON escaping keeps it single-line). */
-export function logsRequestToJson(request: OtlpLogsRequest | (OtlpLogsRequest & WritesOwnJson)): string {
-  if ('toOtlpJson' in request) return request.toOtlpJson();
+export function logsRequestToJson(request: OtlpLogsRequest): string {
   return request.resourceLogs.length === 0 ? '{}' : `{"resourceLogs":${list(request.resourceLogs, resourceLogs)}}`;
 }
 
@@ -166,11 +157,4 @@ function isZero(value: Int64): boolean {
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Requests as OTLP/JSON lines, each ending in a newline. */
-export function jsonLines(requests: readonly OtlpLogsRequest[]): string {
-  let text = '';
-  for (const request of requests) text += `${logsRequestToJson(request)}\n`;
-  return text;
 }

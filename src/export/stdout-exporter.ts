@@ -5,18 +5,19 @@
  */
 import { writeSync } from 'node:fs';
 import type { ExportBatch, Exporter } from './exporter';
-import { jsonLines } from './otlp-json';
+import { JsonBytes, writeJsonLines } from './json-bytes';
 
 const STDOUT = 1;
 
 export class StdoutExporter implements Exporter {
   readonly decodes = true;
+  private readonly json = new JsonBytes();
 
   constructor(readonly name: string) {}
 
   export(batch: ExportBatch): void {
     if (batch.decoded!.length === 0) return;
-    const data = Buffer.from(jsonLines(batch.decoded!));
+    const data = writeJsonLines(batch.decoded!, this.json);
     for (let written = 0; written < data.length; ) {
       try {
         written += writeSync(STDOUT, data, written);

@@ -2,7 +2,8 @@
  * Replay while the engine runs: the vault reads its closed segments and offers the records
  * to the replay ring, which exporter 0 drains through the same export path as live traffic.
  * A batch counts as replayed (and the cursor moves past it) only once exporter 0 has
- * committed the replay ring past its last record, i.e. exported it. A full replay ring (the
+ * committed the replay ring past its last record, i.e. exported it; the next batches are
+ * read and handed over meanwhile, so that the exporter never waits for the disk. A full replay ring (the
  * exporter is slower) makes the replay wait: the rate is whatever export sustains, at most
  * vault.replay_records_per_second.
  */
@@ -68,12 +69,13 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
           await o.committed.wait((o.ring.head() + 1) >>> 0);
         }
       }
-      await o.committed.wait(o.writer.published);
+      const delivered = o.committed.wait(o.writer.published);
       if (o.zone() === 'yellow') {
         const due = (records.length * 1000) / (o.recordsPerSecond * YELLOW_SHARE) - (performance.now() - started);
-        // The batch is delivered: an abort here must not undo that by throwing.
+        // The batch is handed over: an abort here must not undo that by throwing.
         if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => undefined);
       }
+      return { delivered };
     },
     onProgress: (p) => {
       o.onBatch(p);

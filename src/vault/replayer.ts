@@ -2,10 +2,11 @@
  * Replays the raw vault: every record above the replay cursor, in seq order, handed in
  * batches to a handler (the exporters), at a bounded rate.
  *
- * Only once the handler has returned for a batch does the cursor move to the batch's last
- * seq; only once the cursor covers a segment is the segment deleted. So a replay stopped at
- * any instant, even by SIGKILL, resumes at the cursor and hands out again at most the batch
- * it was in (at-least-once), and the vault shrinks as the replay goes.
+ * Only once a batch is delivered does the cursor move to the batch's last seq; only once
+ * the cursor covers a segment is the segment deleted. So a replay stopped at any instant,
+ * even by SIGKILL, resumes at the cursor and hands out again at most the batches it had
+ * handed over and not yet seen delivered (at-least-once), and the vault shrinks as the
+ * replay goes.
  *
  * Passing over records at or below the cursor is only right while a vault never numbers two
  * records alike. A vault that does (written anew, from seq 1, after a replay emptied it) is
@@ -27,6 +28,12 @@ import { listSegments } from './vault-dir';
 /** Bounds a batch like an exporter's ring batch, so the handler sees the load it is built for. */
 const BATCH_MAX_RECORDS = 512;
 const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches handed over but not yet delivered. Reading and handing over the next batch while
+ * the exporter works on the last keeps both busy; the handler's own buffer (the replay ring)
+ * bounds the bytes, this bounds how far the cursor may lag.
+ */
+const MAX_UNDELIVERED = 4;
 
 export interface ReplayBatch {
   /** The segment file the records come from: a batch never spans two. */
@@ -36,10 +43,23 @@ export interface ReplayBatch {
 }
 
 /**
- * Returns (or resolves) once every record of the batch is exported or dead-lettered. A
- * throw stops the replay with the cursor still before the batch.
+ * Returns (or resolves) once it may be given the next batch. Without a value, the batch is
+ * then delivered (every record exported or dead-lettered); with one, `delivered` settles when
+ * it is, and meanwhile the replay reads and hands over the next batches. A throw, or a
+ * delivery that fails, stops the replay with the cursor still before that batch.
  */
-export type ReplayHandler = (batch: ReplayBatch) => void | Promise<void>;
+export type ReplayHandler = (batch: ReplayBatch) => void | Promise<void | InDelivery>;
+
+export interface InDelivery {
+  readonly delivered: Promise<void>;
+}
+
+interface Undelivered {
+  readonly delivered: Promise<void>;
+  readonly lastSeq: number;
+  readonly records: number;
+  readonly bytes: number;
+}
 
 export interface ReplayProgress {
   /** Records handed to the handler by this replay. */
@@ -73,7 +93,7 @@ export interface ReplayOptions {
   readonly onProgress?: (progress: ReplayProgress) => void;
   /** Records in the vault as the replay starts (recoverVault's count): only for the ETA. */
   readonly vaultRecords?: number;
-  /** Stops the replay at the next batch boundary; the batch in the handler finishes first. */
+  /** Stops the replay at the next batch boundary; the batches handed over are delivered first. */
   readonly signal?: AbortSignal;
   /**
    * Only segments that start below this seq: a running vault passes the first seq of the
@@ -104,6 +124,7 @@ class Replay {
   private bytes = 0;
   private skipped = 0;
   private segmentsDeleted = 0;
+  private readonly undelivered: Undelivered[] = [];
 
   constructor(options: ReplayOptions) {
     this.options = options;
@@ -121,7 +142,9 @@ class Replay {
     const reused = segments.slice(1).find((s) => s.firstSeq <= this.cursor);
     if (reused !== undefined) throw this.cursorAhead(reused.path, `starts at seq ${reused.firstSeq}`);
     for (const segment of segments) {
-      if (!(await this.replaySegment(segment.path))) return this.summary(false);
+      const whole = await this.replaySegment(segment.path);
+      await this.settleAll();
+      if (!whole) return this.summary(false);
       // The cursor now covers every record of the segment, so the file can go: a crash
       // before the directory sync brings the file back, and replay passes over it again.
       unlinkSync(segment.path);
@@ -166,15 +189,32 @@ class Replay {
   }
 
   private async deliver(segment: string, records: VaultRecord[], bytes: number): Promise<boolean> {
-    const { dir, handle, onProgress, signal } = this.options;
+    const { handle, signal } = this.options;
     if (signal?.aborted || !(await this.bucket.take(records.length, signal))) return false;
-    await handle({ segment, records });
-    this.cursor = records[records.length - 1].seq;
-    writeCursor(dir, this.cursor);
-    this.records += records.length;
-    this.bytes += bytes;
-    onProgress?.(this.progress());
+    const inDelivery = await handle({ segment, records });
+    const delivered = inDelivery?.delivered ?? Promise.resolve();
+    // Settled in order later; until then a failure must not count as unhandled.
+    delivered.catch(() => {});
+    this.undelivered.push({ delivered, lastSeq: records[records.length - 1].seq, records: records.length, bytes });
+    // A handler that delivered before it returned leaves nothing to wait for: the cursor moves now.
+    while (this.undelivered.length > (inDelivery === undefined ? 0 : MAX_UNDELIVERED)) await this.settleOldest();
     return true;
+  }
+
+  private async settleAll(): Promise<void> {
+    while (this.undelivered.length !== 0) await this.settleOldest();
+  }
+
+  /** Deliveries finish in the order the batches were handed over, so the cursor only moves forward. */
+  private async settleOldest(): Promise<void> {
+    const batch = this.undelivered[0];
+    await batch.delivered;
+    this.undelivered.shift();
+    this.cursor = batch.lastSeq;
+    writeCursor(this.options.dir, this.cursor);
+    this.records += batch.records;
+    this.bytes += batch.bytes;
+    this.options.onProgress?.(this.progress());
   }
 
   private cursorAhead(path: string, where: string): ReplayCursorAheadError {
