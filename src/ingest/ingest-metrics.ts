@@ -7,6 +7,7 @@ import { mirroredCounter, mirroredGauge } from '../common/mirrored-metrics';
 import type { RecordKind } from '../common/record-kind';
 import { RingWriter, type Ring } from '../common/ring';
 import type { RingColor } from '../common/ring-layout';
+import type { LinesCounters } from './lines-server';
 
 /** What every ingest protocol's server counts; OtlpGrpcCounters is one. */
 export interface ProtocolCounters {
@@ -27,6 +28,9 @@ export const CAPACITY_REFUSALS: readonly string[] = ['ringFull', 'overloaded'];
 /** How often a worker looks whether it refused for capacity: the resolution of "refusing". */
 const REFUSING_CHECK_MS = 1000;
 
+/** The lines receiver never refuses (it stops reading instead) and has no requests to cancel. */
+const NO_REFUSALS: Readonly<Record<string, number>> = Object.freeze({});
+
 /** A ring writer that counts what it published, for green/red routing metrics. */
 export class CountingRingWriter extends RingWriter {
   requests = 0;
@@ -46,6 +50,7 @@ export class CountingRingWriter extends RingWriter {
 
 export class IngestMetrics {
   private readonly servers: Array<{ protocol: string; counters: ProtocolCounters }> = [];
+  private readonly linesServers: LinesCounters[] = [];
   private readonly writers = new Map<RingColor, CountingRingWriter>();
   private capacityRefusals = 0;
   private lastRefusalMs = -Infinity;
@@ -96,11 +101,42 @@ export class IngestMetrics {
       help: 'Ingest workers that refused a request for lack of room within metrics.refusing_window_ms (summed over workers).',
       read: (report) => report({}, this.refusing() ? 1 : 0),
     });
+    const linesCounter = (name: string, help: string, read: (c: LinesCounters) => number): void => {
+      mirroredCounter({
+        name,
+        help,
+        read: (report) => {
+          if (this.linesServers.length !== 0) report({}, this.linesServers.reduce((sum, c) => sum + read(c), 0));
+        },
+      });
+    };
+    linesCounter('gophership_ingest_lines_connections_total', 'Connections the lines receiver accepted (TCP after the TLS handshake, and Unix).', (c) => c.connections);
+    linesCounter('gophership_ingest_lines_long_lines_total', 'Lines longer than ingest.lines.max_line_bytes, split or truncated by ingest.lines.long_lines.', (c) => c.longLines);
+    linesCounter('gophership_ingest_lines_paused_total', 'Times a lines connection stopped reading because both rings were full (TCP backpressure).', (c) => c.paused);
+    linesCounter('gophership_ingest_lines_lost_bytes_total', 'Line bytes read but not stored: held at shutdown while both rings stayed full past the grace.', (c) => c.lostAtShutdown);
     this.timer = setInterval(() => this.checkRefusals(), REFUSING_CHECK_MS).unref();
   }
 
   addServer(protocol: string, counters: ProtocolCounters): void {
     this.servers.push({ protocol, counters });
+  }
+
+  /** A lines listener: its records count as accepted requests of protocol `lines`, plus series of its own. */
+  addLinesServer(counters: LinesCounters): void {
+    this.linesServers.push(counters);
+    this.servers.push({
+      protocol: 'lines',
+      counters: {
+        get acceptedRequests() {
+          return counters.records;
+        },
+        get acceptedBytes() {
+          return counters.bytes;
+        },
+        refused: NO_REFUSALS,
+        cancelled: 0,
+      },
+    });
   }
 
   writer(color: RingColor, ring: Ring, onPublishToSleeper?: () => void): CountingRingWriter {

@@ -31,7 +31,9 @@ export interface LinesServerOptions {
 
 export interface LinesCounters {
   connections: number;
+  /** Records stored: runs of whole lines, at most one read (64 KiB) or one long line each. */
   records: number;
+  /** Their line bytes, without the record's header (with the newline added where a long line is split). */
   bytes: number;
   /** Lines longer than max_line_bytes (split or truncated, by policy). */
   longLines: number;
@@ -68,6 +70,7 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     private readonly framer: LineFramer;
     private readonly backlog: Buffer[] = [];
     private held: { segments: readonly Buffer[]; bytes: number } | undefined;
+    private readonly headerBytes: number;
     private ended = false;
     private finished = false;
 
@@ -75,6 +78,7 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
       const source = options.unixPath !== undefined ? options.unixPath : `${socket.remoteAddress}:${socket.remotePort}`;
       const header = encodeLinesHeader(options.unixPath !== undefined ? LinesTransport.Unix : LinesTransport.Tcp, source);
       this.framer = new LineFramer(header, maxLineBytes, longLines);
+      this.headerBytes = header.length;
       socket.on('data', (chunk: Buffer) => {
         this.backlog.push(chunk);
         this.pump();
@@ -135,7 +139,7 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     private store(record: { segments: readonly Buffer[]; bytes: number }): boolean {
       if (!sink.offer(RecordKind.Lines, 0, record.segments, record.bytes)) return false;
       counters.records++;
-      counters.bytes += record.bytes;
+      counters.bytes += record.bytes - this.headerBytes;
       return true;
     }
 

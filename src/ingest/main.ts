@@ -76,6 +76,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
       const unixPath = addr.kind === 'unix' ? addr.path : undefined;
       const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log, tls: addr.kind === 'tcp' ? linesTls : undefined });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
+      metrics.addLinesServer(server.counters);
       return server;
     }),
   );
