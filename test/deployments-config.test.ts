@@ -81,7 +81,7 @@ test('sidecar: configuration valid, rings fit the memory emptyDir and the limit,
   t.true(k8sBytes((pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, s.config.data_dir))!.emptyDir.sizeLimit) > s.config.vault.max_bytes, 'the data emptyDir holds a full vault');
 });
 
-test('daemonset: configuration valid, hostPort to the OTLP listener, downward API, no API rights, memory sized', (t) => {
+test('daemonset: configuration valid, hostPort to the OTLP listener, only the node as enrichment, no API rights, memory sized', (t) => {
   const s = configMapSample('daemonset.yaml');
   const docs = readManifests('daemonset.yaml');
   const pod = docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
@@ -95,9 +95,10 @@ test('daemonset: configuration valid, hostPort to the OTLP listener, downward AP
   t.is(otlp.hostPort, 4317);
   t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && l.host === '0.0.0.0' && l.port === otlp.containerPort), 'ingest listens on the hostPort\'s container port');
   const fieldOf = (name: string): string | undefined => (c.env as Raw[]).find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
-  t.is(fieldOf('K8S_POD_NAME'), 'metadata.name');
-  t.is(fieldOf('K8S_NAMESPACE_NAME'), 'metadata.namespace');
   t.is(fieldOf('K8S_NODE_NAME'), 'spec.nodeName');
+  // The agent serves every Pod of its node: its own Pod's identity must not reach their resources.
+  t.deepEqual(s.config.enrich.k8s_env, { K8S_NODE_NAME: 'k8s.node.name' });
+  t.false(s.config.enrich.service_instance_id);
   const vault = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, s.config.vault.dir))!;
   t.is(vault.hostPath.path, '/var/lib/gophership', 'the vault is on the node (hostPath)');
   t.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
