@@ -56,6 +56,7 @@ test('lines records give the same OTLP/JSON and protobuf as building them plain,
     t.is(lines.toOtlpJson(), expected, `seed ${seed}: JSON written from the text`);
     t.is(logsRequestToJson({ resourceLogs: lines.resourceLogs }), expected, `seed ${seed}: JSON walked from the records`);
     t.true(Buffer.from(encodeLogsRequest(lines)).equals(Buffer.from(spliced)), `seed ${seed}: protobuf built enriched`);
+    t.true(Buffer.from(lines.encode()).equals(Buffer.from(spliced)), `seed ${seed}: protobuf written from the bytes`);
     t.is(lines.logRecordCount, lines.resourceLogs[0]?.scopeLogs[0].logRecords.length ?? 0, `seed ${seed}: count`);
   }
 });

@@ -24,6 +24,7 @@ export const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.col
 export const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 export const Status = root.lookupType('google.rpc.Status');
 export const RetryInfo = root.lookupType('google.rpc.RetryInfo');
+const Resource = root.lookupType('opentelemetry.proto.resource.v1.Resource');
 
 /**
  * A 64-bit integer as protobufjs hands it out: a Long while the `long` package loads (it is
@@ -159,6 +160,11 @@ export function encodeLogsRequest(request: OtlpLogsRequest): Uint8Array {
     })),
   };
   return ExportLogsServiceRequest.encode(wire as never).finish();
+}
+
+/** A Resource built in code, serialized as encodeLogsRequest serializes it inside a request. */
+export function encodeResource(resource: OtlpResource): Uint8Array {
+  return Resource.encode({ ...resource, attributes: resource.attributes.map(wireKeyValue) } as never).finish();
 }
 
 function wireKeyValue(kv: OtlpKeyValue): object {

@@ -26,6 +26,16 @@ export const Field = {
   LogRecords: 2,
   /** KeyValue.key */
   Key: 1,
+  /** ScopeLogs.scope */
+  Scope: 1,
+  /** InstrumentationScope.name */
+  ScopeName: 1,
+  /** LogRecord.body */
+  Body: 5,
+  /** LogRecord.observed_time_unix_nano (fixed64) */
+  ObservedTime: 11,
+  /** AnyValue.string_value */
+  StringValue: 1,
 } as const;
 
 const MAX_GROUP_DEPTH = 64;

@@ -143,7 +143,7 @@ export class ExportPipeline {
   /** Built enriched, and serialized only for a forwarding exporter: the lines never make a round trip through protobuf. */
   private prepareLines(record: ExportInput, requests: PreparedRequest[], decoded: LogsRequest[] | null): void {
     const lines = decodeLinesRecord(record, this.merge);
-    const serialized = this.counts ? encodeLogsRequest(lines) : undefined;
+    const serialized = this.counts ? lines.encode() : undefined;
     requests.push({ pieces: serialized === undefined ? [] : [serialized], bytes: serialized?.byteLength ?? 0, logRecords: lines.logRecordCount });
     decoded?.push(lines);
   }

@@ -13,10 +13,12 @@
 import { isUtf8 } from 'node:buffer';
 import * as protobuf from 'protobufjs';
 import { decodeLinesHeader, LinesTransport } from '../common/lines-record';
-import { anyValueOf, type Int64, type OtlpKeyValue, type OtlpLogRecord, type OtlpLogsRequest, type OtlpResourceLogs } from '../common/otlp-proto';
+import { anyValueOf, encodeLogsRequest, encodeResource, type Int64, type OtlpKeyValue, type OtlpLogRecord, type OtlpLogsRequest, type OtlpResourceLogs } from '../common/otlp-proto';
+import { Field, encodeLenField } from '../common/otlp-wire';
 import type { RingRecord } from '../common/ring';
 import type { AttributeMerge } from './enrichment';
 import type { JsonBytes, WritesJsonBytes } from './json-bytes';
+import { encodeLinesRequest } from './lines-wire';
 import { resourceJson } from './otlp-json';
 
 export const LINES_SCOPE_NAME = 'gophership/lines';
@@ -24,6 +26,8 @@ export const LINES_SCOPE_NAME = 'gophership/lines';
 const EMPTY_BYTES = new Uint8Array(0);
 const REQUEST_TAIL = ']}]}]}';
 const RECORD_TAIL = Buffer.from('}}');
+/** The serialized InstrumentationScope every lines record has. */
+const SCOPE: Uint8Array = encodeLenField(Field.ScopeName, Buffer.from(LINES_SCOPE_NAME));
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
@@ -76,6 +80,23 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
       first = false;
     });
     out.ascii(first ? '{}' : REQUEST_TAIL);
+  }
+
+  /**
+   * The request serialized for a forwarding exporter, as encodeLogsRequest would serialize
+   * it, written from the bytes (from the records built from the text when the bytes are not
+   * valid UTF-8).
+   */
+  encode(): Uint8Array {
+    const { bytes } = this;
+    if (!isUtf8(bytes)) return encodeLogsRequest(this);
+    return encodeLinesRequest({
+      bytes,
+      eachLine: (visit) => this.eachLineOf(bytes, visit),
+      resource: encodeResource({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] }),
+      scope: SCOPE,
+      observedNanos: BigInt(this.observedNanos()),
+    });
   }
 
   /** The same JSON as a string, from the text. */
