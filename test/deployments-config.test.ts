@@ -99,6 +99,7 @@ test('daemonset: configuration valid, hostPort to the OTLP listener, only the no
   // The agent serves every Pod of its node: its own Pod's identity must not reach their resources.
   t.deepEqual(s.config.enrich.k8s_env, { K8S_NODE_NAME: 'k8s.node.name' });
   t.false(s.config.enrich.service_instance_id);
+  t.false(s.config.enrich.host_name, 'without hostNetwork the hostname is the agent\'s own Pod name');
   const vault = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, s.config.vault.dir))!;
   t.is(vault.hostPath.path, '/var/lib/gophership', 'the vault is on the node (hostPath)');
   t.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);

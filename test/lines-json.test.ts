@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { EnrichConfig } from '../src/common/config';
 import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
-import { decodeLogsRequest, encodeLogsRequest } from '../src/common/otlp-proto';
+import { decodeLogsRequest, encodeLogsRequest, ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { attributeMerge, resourceSplicer } from '../src/export/enrichment';
 import { JsonBytes, writeJsonLines } from '../src/export/json-bytes';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
@@ -59,4 +59,18 @@ test('lines records give the same OTLP/JSON and protobuf as building them plain,
     t.true(Buffer.from(lines.encode()).equals(Buffer.from(spliced)), `seed ${seed}: protobuf written from the bytes`);
     t.is(lines.logRecordCount, lines.resourceLogs[0]?.scopeLogs[0].logRecords.length ?? 0, `seed ${seed}: count`);
   }
+});
+
+test('one buffer takes a batch of protobuf requests and lines records larger than it started with, each line as JSON.stringify writes it', (t) => {
+  const out = new JsonBytes();
+  const line = `${'"quoted" \\ tab\t é '.repeat(20_000)}end`;
+  const lines = decodeLinesRecord({ payload: Buffer.concat([encodeLinesHeader(LinesTransport.Tcp, '10.0.0.1:1'), Buffer.from(`short\n${line}\n`)]), receivedMs: 1764230000000 });
+  const proto = decodeLogsRequest(
+    ExportLogsServiceRequest.encode({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'from protobuf' }, severityNumber: 9 }] }] }] }).finish(),
+  );
+  const written = writeJsonLines([proto, lines, proto], out).toString('utf8');
+  const expected = [proto, { resourceLogs: lines.resourceLogs }, proto].map((r) => `${logsRequestToJson(r)}\n`).join('');
+  t.true(written.length > 64 * 1024, 'past the buffer\'s first size');
+  t.is(written, expected);
+  t.is(JSON.parse(written.split('\n')[1]).resourceLogs[0].scopeLogs[0].logRecords[1].body.stringValue, line);
 });

@@ -22,9 +22,11 @@ test('mkfifo makes a named pipe another process can ring', async (t) => {
 
   const bell = createReadStream(path);
   const ringer = spawn(process.execPath, ['-e', 'require("node:fs").writeFileSync(process.argv[1], "ding")', path]);
+  // Listened for now: the ringer may be gone before the bell's data is handled.
+  const exited = once(ringer, 'exit');
   const [chunk] = (await once(bell, 'data')) as [Buffer];
   t.is(chunk.toString(), 'ding');
-  const [code] = await once(ringer, 'exit');
+  const [code] = await exited;
   t.is(code, 0);
 });
 

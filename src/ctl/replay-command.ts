@@ -43,8 +43,8 @@ export class ReplayCommand extends EngineCommand {
       process feeds its closed segments through the engine's own exporters, at most
       \`vault.replay_records_per_second\`, deleting what is exported. gs-ctl follows the
       progress until the replay ends (\`--detach\`: returns once it started); Ctrl-C stops
-      following, not the replay. \`--stop\` stops the engine's replay after the batch in
-      hand; the next replay resumes at the cursor. \`gs-ctl status\` shows the replay too.
+      following, not the replay. \`--stop\` stops the engine's replay once the batches it
+      handed to the exporter (at most four) are exported; the next replay resumes at the cursor. \`gs-ctl status\` shows the replay too.
 
       Progress goes to stdout: one updating line on a terminal, otherwise (or with --json)
       a JSON line at most once a second (\`{"records","bytes","rate","eta_s"}\`) and a final

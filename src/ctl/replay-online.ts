@@ -34,7 +34,7 @@ export async function followOnlineReplay(engine: ControlConnection, timeoutMs: n
 
 export async function stopOnlineReplay(engine: ControlConnection, timeoutMs: number, out: Output): Promise<number> {
   const replay = await engine.call<ReplayStatusMessage>('StopReplay', {}, timeoutMs);
-  write(out, replay, replay.state === 'running' ? 'replay stopping after the batch in hand; the cursor keeps what was exported\n' : `no replay running (last: ${replay.state})\n`);
+  write(out, replay, replay.state === 'running' ? 'replay stopping once the batches handed to the exporter are exported; the cursor keeps what was exported\n' : `no replay running (last: ${replay.state})\n`);
   return EXIT.OK;
 }
 

@@ -5,8 +5,9 @@
  * needs it, with no string in between. (Concatenating a batch's JSON into one string and
  * encoding that cost more than everything else the file exporter did.)
  *
- * The buffer grows to the largest batch it has held and stays there; batches are bounded
- * (export/main.ts), so it is too.
+ * The buffer grows to what the largest batch needed and stays there: that batch's JSON plus
+ * room for its longest line escaped in full (six bytes a byte). Batches are bounded
+ * (export/main.ts), and so are lines (ingest.lines.max_line_bytes), so it is too.
  */
 import type { OtlpLogsRequest } from '../common/otlp-proto';
 import { logsRequestToJson } from './otlp-json';
@@ -48,6 +49,9 @@ export class JsonBytes {
 
   reset(): void {
     this.length = 0;
+    // The last lines record is garbage once its batch is written; do not keep it alive.
+    this.source = undefined;
+    this.words = null;
   }
 
   /** Text of any characters, encoded to UTF-8. */

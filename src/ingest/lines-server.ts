@@ -124,7 +124,8 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     cut(): void {
       this.ended = true;
       this.pump();
-      const lost = (this.held?.bytes ?? 0) + this.backlog.reduce((sum, chunk) => sum + chunk.length, 0);
+      const held = this.held === undefined ? 0 : this.held.bytes - this.headerBytes;
+      const lost = held + this.backlog.reduce((sum, chunk) => sum + chunk.length, 0);
       if (lost > 0) {
         counters.lostAtShutdown += lost;
         log.warn('lines lost at shutdown: both rings stayed full', { bytes: lost });

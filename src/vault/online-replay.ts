@@ -69,13 +69,13 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
           await o.committed.wait((o.ring.head() + 1) >>> 0);
         }
       }
-      const delivered = o.committed.wait(o.writer.published);
       if (o.zone() === 'yellow') {
         const due = (records.length * 1000) / (o.recordsPerSecond * YELLOW_SHARE) - (performance.now() - started);
         // The batch is handed over: an abort here must not undo that by throwing.
         if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => undefined);
       }
-      return { delivered };
+      // Made last, so that the replay has its handlers on it from the start.
+      return { delivered: o.committed.wait(o.writer.published) };
     },
     onProgress: (p) => {
       o.onBatch(p);

@@ -1,7 +1,8 @@
 /**
  * How far replay has come: the seq of the last vault record that every exporter has taken,
  * kept in `<vault>/replay-cursor.json` as `{"seq":N}`. Replay resumes after it, so a replay
- * killed at any instant exports again at most the batch it was in, and never skips one.
+ * killed at any instant exports again at most the batches it had handed over and not yet
+ * seen exported (the one batch of `gs-ctl replay`, up to four online), and never skips one.
  *
  * The file is replaced, never rewritten in place: a temp file is written and fsynced, renamed
  * over the cursor, and the directory fsynced. A crash leaves the old cursor or the new one,

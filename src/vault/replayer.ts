@@ -29,9 +29,9 @@ import { listSegments } from './vault-dir';
 const BATCH_MAX_RECORDS = 512;
 const BATCH_MAX_BYTES = 8 * 1024 * 1024;
 /**
- * Batches handed over but not yet delivered. Reading and handing over the next batch while
- * the exporter works on the last keeps both busy; the handler's own buffer (the replay ring)
- * bounds the bytes, this bounds how far the cursor may lag.
+ * Batches handed over but not yet delivered, at most. Reading and handing over the next
+ * batch while the exporter works on the last keeps both busy; the handler's own buffer (the
+ * replay ring) bounds the bytes, this bounds how far the cursor may lag.
  */
 const MAX_UNDELIVERED = 4;
 
@@ -56,6 +56,8 @@ export interface InDelivery {
 
 interface Undelivered {
   readonly delivered: Promise<void>;
+  /** Set as soon as `delivered` resolves, so that a replay stopped by an error can keep what got through. */
+  done: boolean;
   readonly lastSeq: number;
   readonly records: number;
   readonly bytes: number;
@@ -142,7 +144,14 @@ class Replay {
     const reused = segments.slice(1).find((s) => s.firstSeq <= this.cursor);
     if (reused !== undefined) throw this.cursorAhead(reused.path, `starts at seq ${reused.firstSeq}`);
     for (const segment of segments) {
-      const whole = await this.replaySegment(segment.path);
+      let whole: boolean;
+      try {
+        whole = await this.replaySegment(segment.path);
+      } catch (err) {
+        // Batches already delivered must not be exported again by the next replay.
+        this.keepDelivered();
+        throw err;
+      }
       await this.settleAll();
       if (!whole) return this.summary(false);
       // The cursor now covers every record of the segment, so the file can go: a crash
@@ -191,13 +200,17 @@ class Replay {
   private async deliver(segment: string, records: VaultRecord[], bytes: number): Promise<boolean> {
     const { handle, signal } = this.options;
     if (signal?.aborted || !(await this.bucket.take(records.length, signal))) return false;
+    while (this.undelivered.length >= MAX_UNDELIVERED) await this.settleOldest();
     const inDelivery = await handle({ segment, records });
-    const delivered = inDelivery?.delivered ?? Promise.resolve();
-    // Settled in order later; until then a failure must not count as unhandled.
-    delivered.catch(() => {});
-    this.undelivered.push({ delivered, lastSeq: records[records.length - 1].seq, records: records.length, bytes });
+    const batch: Undelivered = { delivered: inDelivery?.delivered ?? Promise.resolve(), done: false, lastSeq: records[records.length - 1].seq, records: records.length, bytes };
+    // Also what keeps a failure, settled in order later, from counting as unhandled meanwhile.
+    batch.delivered.then(
+      () => (batch.done = true),
+      () => {},
+    );
+    this.undelivered.push(batch);
     // A handler that delivered before it returned leaves nothing to wait for: the cursor moves now.
-    while (this.undelivered.length > (inDelivery === undefined ? 0 : MAX_UNDELIVERED)) await this.settleOldest();
+    if (inDelivery === undefined) await this.settleAll();
     return true;
   }
 
@@ -209,6 +222,15 @@ class Replay {
   private async settleOldest(): Promise<void> {
     const batch = this.undelivered[0];
     await batch.delivered;
+    this.advancePast(batch);
+  }
+
+  /** Moves the cursor over the leading batches known delivered, without waiting for any. */
+  private keepDelivered(): void {
+    while (this.undelivered.length !== 0 && this.undelivered[0].done) this.advancePast(this.undelivered[0]);
+  }
+
+  private advancePast(batch: Undelivered): void {
     this.undelivered.shift();
     this.cursor = batch.lastSeq;
     writeCursor(this.options.dir, this.cursor);
