@@ -41,13 +41,18 @@ function handOver(dir: string): { handed: HandedOver[]; handle: (batch: ReplayBa
   };
 }
 
-test('the replay hands over four batches ahead of their delivery, and the cursor follows deliveries only, in order', async (t) => {
+/** A replay of a fresh vault through handOver, once it has handed over its first four batches. */
+async function replayHandedFour(t: { teardown(fn: () => void): void }): Promise<{ dir: string; h: ReturnType<typeof handOver>; replay: ReturnType<typeof replayVault> }> {
   const dir = vaultDir(t);
   writeVault(dir);
   const h = handOver(dir);
   const replay = replayVault({ dir, recordsPerSecond: 1e9, handle: h.handle });
-
   await h.until(4);
+  return { dir, h, replay };
+}
+
+test('the replay hands over four batches ahead of their delivery, and the cursor follows deliveries only, in order', async (t) => {
+  const { dir, h, replay } = await replayHandedFour(t);
   t.is(readCursor(dir), 0, 'nothing delivered, nothing passed');
   // Delivered out of order: the second cannot move the cursor before the first.
   h.handed[1].deliver();
@@ -65,12 +70,7 @@ test('the replay hands over four batches ahead of their delivery, and the cursor
 });
 
 test('a failed delivery stops the replay with the cursor past the batches delivered before it, and the segment kept', async (t) => {
-  const dir = vaultDir(t);
-  writeVault(dir);
-  const h = handOver(dir);
-  const replay = replayVault({ dir, recordsPerSecond: 1e9, handle: h.handle });
-
-  await h.until(4);
+  const { dir, h, replay } = await replayHandedFour(t);
   h.handed[0].deliver();
   h.handed[1].fail(new Error('downstream said no'));
   await t.throwsAsync(replay, { message: 'downstream said no' });
