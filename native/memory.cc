@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,4 +43,10 @@ Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
   // JS code assumes a fresh ArrayBuffer is zeroed; heap memory would also leak old contents.
   std::memset(data, 0, bytes);
   return Napi::ArrayBuffer::New(env, data, bytes, [](Napi::Env, void* memory) { std::free(memory); });
+}
+
+Napi::Value TrimMalloc(const Napi::CallbackInfo& info) {
+  // glibc keeps freed heap memory in its arenas for reuse; this hands what it can back to
+  // the kernel. It returns whether anything was released, and cannot fail.
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
 }

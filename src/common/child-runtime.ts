@@ -14,6 +14,8 @@
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
 import { createLogger, setLogLevel, type Logger } from './log';
 import { registry } from './metrics';
+import { startMemoryRelief } from './memory-relief';
+import { ZoneCell, zoneCellPath } from './zone-cell';
 import { dieWithParent } from './native';
 import { collectProcessMetrics } from './process-metrics';
 
@@ -36,6 +38,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   setLogLevel(spec.config.log_level);
   const log = createLogger(`${spec.role}-${spec.index}`);
   if (spec.config.metrics.enabled) collectProcessMetrics(`${spec.role}-${spec.index}`);
+  startMemoryRelief(new ZoneCell(zoneCellPath(spec.config.rings.dir)), log);
 
   process.on('uncaughtException', (err) => {
     log.error('uncaught exception, exiting for the supervisor to restart', { err, stack: err.stack });

@@ -40,6 +40,7 @@ interface Binding {
   fadviseDontNeed(fd: number, offset: number, bytes: number): void;
   mkfifo(file: string, mode: number): void;
   dieWithParent(): void;
+  trimMalloc(): boolean;
   tryLockExclusive(fd: number): boolean;
   watchPriority(fd: number, onReady: () => void): () => void;
   crc32c(buf: Uint8Array, seed: number): number;
@@ -266,6 +267,11 @@ export function fadviseDontNeed(fd: number, offset: number, bytes: number): void
  * Asks the kernel to SIGKILL this process when its parent exits (PR_SET_PDEATHSIG), so a
  * child never outlives its supervisor, even when its event loop is blocked.
  */
+/** Returns glibc's free heap memory to the kernel (malloc_trim); true when some was released. */
+export function trimMalloc(): boolean {
+  return syscall((binding) => binding.trimMalloc());
+}
+
 export function dieWithParent(): void {
   syscall((binding) => binding.dieWithParent());
 }

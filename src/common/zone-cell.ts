@@ -55,6 +55,11 @@ export class ZoneCell {
     return Atomics.load(this.words, W_CAUSES);
   }
 
+  /** Red because memory (or PSI) is short: what holds memory should give it back, not take more. */
+  memoryRed(): boolean {
+    return this.level() === 2 && (this.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+  }
+
   sequence(): number {
     return Atomics.load(this.words, W_SEQ);
   }

@@ -11,7 +11,7 @@ import { REPLAY_RING, listRings, replayRingPath, ringPaths, ringsOfExporter } fr
 import type { RingRecord } from '../common/ring';
 import { RingDrain, type BatchLimits } from '../common/ring-drain';
 import type { Config } from '../common/config';
-import { ZoneCause, ZoneCell, zoneCellPath } from '../common/zone-cell';
+import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { ExportPipeline } from './export-pipeline';
 
 const MiB = 1024 * 1024;
@@ -46,16 +46,10 @@ runChild(async ({ index, config }, log) => {
   // Exporter 0 also takes what the vault replays.
   if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));
   // In a Red zone caused by memory, taking more work would only grow this heap: the records
-  // wait in the rings (already paid for) until the zone calms down.
+  // wait in the rings (already paid for) until the zone calms down (memory-relief.ts frees
+  // what the heap holds meanwhile).
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
-  let holding = false;
-  const memoryRed = (): boolean => {
-    const red = zone.zone() === 'red' && (zone.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
-    if (red && !holding) globalThis.gc?.();
-    holding = red;
-    return red;
-  };
-  const drain = new RingDrain(paths, handle, log, batchLimits(config), memoryRed, report);
+  const drain = new RingDrain(paths, handle, log, batchLimits(config), () => zone.memoryRed(), report);
   drain.start();
   log.info('exporter draining', { rings, exporters: config.exporters.map((e, i) => `${e.type}[${i}]`) });
   return {

@@ -159,7 +159,7 @@ export class ChildSlot {
  */
 function heapFlags(capMib: number): string[] {
   const semiSpaceMib = Math.max(1, Math.min(16, Math.floor(capMib / 16)));
-  // --expose-gc: a child that stops taking work in a memory-Red zone collects at once, so its
+  // --expose-gc: in a memory-Red zone every child collects at once (memory-relief.ts), so its
   // heap shrinks while the engine sheds load instead of whenever V8 gets round to it.
   return [`--max-old-space-size=${capMib}`, `--max-semi-space-size=${semiSpaceMib}`, '--expose-gc'];
 }

@@ -52,7 +52,6 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
     handle: async ({ records }) => {
       if (o.zone() === 'red') {
         o.log.info('replay paused: the zone is Red');
-        globalThis.gc?.();
         // Aborted (shutdown) while paused: the throw keeps this batch unreplayed for next time.
         while (o.zone() === 'red') await sleep(PAUSE_RECHECK_MS, undefined, { signal: o.signal });
         o.log.info('replay resumed', { zone: o.zone() });
