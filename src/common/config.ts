@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, describe } from './errors';
 import { parseTlsConfig, type TlsConfig } from './tls-config';
+import { ZONE_MODES, type ZoneMode } from './zone-cell';
 
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -134,7 +135,7 @@ export interface Config {
   };
   zones: {
     /** `auto` follows the pressure monitor; a zone name pins the zone from the start. */
-    force: 'auto' | 'green' | 'yellow' | 'red';
+    force: ZoneMode;
     /** Fractions of the memory limit: enter Yellow, enter Red, and go back to Green below. */
     yellow: number;
     red: number;
@@ -324,7 +325,7 @@ export function validateConfig(raw: unknown): Config {
 function parseZones(raw: Raw): Config['zones'] {
   const fraction = (key: string, dflt: number): number => num(raw, key, 'zones', dflt, 0.01, 1);
   const zones: Config['zones'] = {
-    force: oneOf(raw, 'force', 'zones', ['auto', 'green', 'yellow', 'red'] as const, 'auto'),
+    force: oneOf(raw, 'force', 'zones', ZONE_MODES, 'auto'),
     yellow: fraction('yellow', 0.8),
     red: fraction('red', 0.9),
     recover: fraction('recover', 0.7),

@@ -263,15 +263,15 @@ export function fadviseDontNeed(fd: number, offset: number, bytes: number): void
   syscall((binding) => binding.fadviseDontNeed(fd, offset, bytes));
 }
 
-/**
- * Asks the kernel to SIGKILL this process when its parent exits (PR_SET_PDEATHSIG), so a
- * child never outlives its supervisor, even when its event loop is blocked.
- */
 /** Returns glibc's free heap memory to the kernel (malloc_trim); true when some was released. */
 export function trimMalloc(): boolean {
   return syscall((binding) => binding.trimMalloc());
 }
 
+/**
+ * Asks the kernel to SIGKILL this process when its parent exits (PR_SET_PDEATHSIG), so a
+ * child never outlives its supervisor, even when its event loop is blocked.
+ */
 export function dieWithParent(): void {
   syscall((binding) => binding.dieWithParent());
 }
@@ -282,7 +282,6 @@ export function tryLockExclusive(fd: number): boolean {
   return syscall((binding) => binding.tryLockExclusive(fd));
 }
 
-/** Creates a named pipe; the umask still applies to `mode`. */
 /**
  * Calls `onReady` from the event loop each time `fd` signals POLLPRI (a PSI trigger firing,
  * for one). Returns the function that stops watching; call it before closing the fd.
@@ -293,6 +292,7 @@ export function watchPriority(fd: number, onReady: () => void): () => void {
   return syscall((binding) => binding.watchPriority(fd, onReady));
 }
 
+/** Creates a named pipe; the umask still applies to `mode`. */
 export function mkfifo(file: string, mode = 0o600): void {
   checkPath(file, 'path');
   checkInteger(mode, 'mode', 0, 0o777);

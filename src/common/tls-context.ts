@@ -34,11 +34,20 @@ export function tlsServerOptions(tls: TlsConfig, alpn: readonly string[] = ['h2'
 }
 
 /**
+ * What every TLS receiver does beside serving: log refused handshakes (at debug: a scanner
+ * must not flood the log), and enforce `client_auth: request` where `tls` asks for it.
+ */
+export function guardTlsServer(server: TlsServer, tls: TlsOptions, log: Logger, what: string): void {
+  server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => log.debug(`${what} tls handshake refused`, { remote: socket.remoteAddress, reason: err.message }));
+  if (tls.requestCert === true && tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server, log);
+}
+
+/**
  * `client_auth: request`: a client may come without a certificate, but one it presents must
  * verify. Node's rejectUnauthorized is all or nothing, so the check is made once the
  * handshake is done: a presented certificate that failed verification closes the connection.
  */
-export function refuseUnverifiedCertificates(server: TlsServer, log: Logger): void {
+function refuseUnverifiedCertificates(server: TlsServer, log: Logger): void {
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.authorized || Object.keys(socket.getPeerCertificate()).length === 0) return;
     log.debug('tls client certificate refused', { remote: socket.remoteAddress, reason: socket.authorizationError });

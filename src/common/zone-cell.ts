@@ -19,6 +19,10 @@ const W_SEQ = 2;
 const T_DECIDED = 2; // BigInt64 index: byte 16
 
 export const ZONES: readonly Zone[] = ['green', 'yellow', 'red'];
+/** What an operator may set: the monitor deciding (`auto`), or a zone pinned. */
+export type ZoneMode = 'auto' | Zone;
+export const ZONE_MODES: readonly ZoneMode[] = ['auto', ...ZONES];
+const RED_LEVEL = ZONES.indexOf('red');
 
 /** Why the zone is what it is; several can hold at once. */
 export const enum ZoneCause {
@@ -55,9 +59,14 @@ export class ZoneCell {
     return Atomics.load(this.words, W_CAUSES);
   }
 
+  /** One atomic load: what ingest asks of every request. */
+  isRed(): boolean {
+    return this.level() === RED_LEVEL;
+  }
+
   /** Red because memory (or PSI) is short: what holds memory should give it back, not take more. */
   memoryRed(): boolean {
-    return this.level() === 2 && (this.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+    return this.isRed() && (this.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
   }
 
   sequence(): number {

@@ -1,11 +1,11 @@
 /** `gs-ctl zone MODE`: pin the zone, or hand it back to the pressure monitor. */
 import { Command, Option } from 'clipanion';
 import type { ZoneStatusMessage } from '../common/control-proto';
+import { ZONE_MODES } from '../common/zone-cell';
 import { EXIT } from './control-client';
 import { EXIT_CODES_HELP, EngineCommand } from './engine-command';
 import { formatZone } from './status-command';
 
-const MODES = ['green', 'yellow', 'red', 'auto'];
 
 export class ZoneCommand extends EngineCommand {
   static override paths = [['zone']];
@@ -29,7 +29,7 @@ export class ZoneCommand extends EngineCommand {
   mode = Option.String({ name: 'green|yellow|red|auto' });
 
   async execute(): Promise<number> {
-    if (!MODES.includes(this.mode)) return this.usageError(`the zone is one of ${MODES.join(', ')}, not ${this.mode}`);
+    if (!(ZONE_MODES as readonly string[]).includes(this.mode)) return this.usageError(`the zone is one of ${ZONE_MODES.join(', ')}, not ${this.mode}`);
     return this.withEngine(async (engine, timeoutMs) => {
       const z = await engine.call<ZoneStatusMessage>('SetZone', { mode: this.mode }, timeoutMs);
       this.print(z, `${formatZone(z)}\n`);

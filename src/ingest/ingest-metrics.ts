@@ -8,6 +8,7 @@ import type { RecordKind } from '../common/record-kind';
 import { RingWriter, type Ring } from '../common/ring';
 import type { RingColor } from '../common/ring-layout';
 import type { LinesCounters } from './lines-server';
+import { CAPACITY_MESSAGES, type CapacityRefusal } from './receiver';
 
 /** What every ingest protocol's server counts; OtlpGrpcCounters is one. */
 export interface ProtocolCounters {
@@ -18,15 +19,10 @@ export interface ProtocolCounters {
   cancelled: number;
 }
 
-/**
- * Refusals for lack of room: both rings full, or the worker's ingest.max_inflight_bytes
- * reached. These, and only these, make a worker "refusing" for /readyz: the others are the
- * client's fault and say nothing about the worker.
- */
-export const CAPACITY_REFUSALS: readonly string[] = ['ringFull', 'overloaded'];
 
 /** How often a worker looks whether it refused for capacity: the resolution of "refusing". */
 const REFUSING_CHECK_MS = 1000;
+const CAPACITY_REFUSALS = Object.keys(CAPACITY_MESSAGES) as CapacityRefusal[];
 
 /** The lines receiver never refuses (it stops reading instead) and has no requests to cancel. */
 const NO_REFUSALS: Readonly<Record<string, number>> = Object.freeze({});
@@ -157,6 +153,8 @@ export class IngestMetrics {
 
   private checkRefusals(): void {
     let n = 0;
+    // Refusals for lack of room, and only these, make a worker "refusing" for /readyz: the
+    // others are the client's fault and say nothing about the worker.
     for (const { counters } of this.servers) for (const reason of CAPACITY_REFUSALS) n += counters.refused[reason] ?? 0;
     if (n > this.capacityRefusals) this.lastRefusalMs = performance.now();
     this.capacityRefusals = n;

@@ -12,9 +12,10 @@ import { createServer as createTlsServer, type SecureContextOptions, type Server
 import { encodeLinesHeader, LinesTransport } from '../common/lines-record';
 import { createLogger, type Logger } from '../common/log';
 import { RecordKind, type RecordSink } from '../common/record-kind';
-import { refuseUnverifiedCertificates } from '../common/tls-context';
+import { guardTlsServer } from '../common/tls-context';
 import { LineFramer, type LongLinePolicy } from './lines-framer';
-import { listenOn, type Receiver } from './receiver';
+import { listenOn } from '../common/listen-on';
+import type { Receiver } from './receiver';
 
 export interface LinesServerOptions {
   sink: RecordSink;
@@ -161,10 +162,7 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
   };
   // A TLS connection is counted and read once its handshake is done ('secureConnection').
   const server: Server = options.tls === undefined ? createServer(accept) : createTlsServer(options.tls, accept);
-  if (options.tls !== undefined) {
-    server.on('tlsClientError', (err: Error, socket: Socket) => log.debug('lines tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
-    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as TlsServer, log);
-  }
+  if (options.tls !== undefined) guardTlsServer(server as TlsServer, options.tls, log, 'lines');
 
   return {
     counters,

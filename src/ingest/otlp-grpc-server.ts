@@ -17,18 +17,18 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { encodeRetryableStatus } from '../common/otlp-proto';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
-import { refuseUnverifiedCertificates } from '../common/tls-context';
+import { guardTlsServer } from '../common/tls-context';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
 import { InflightBudget } from './inflight-budget';
-import { listenOn, type ListenTarget } from './receiver';
+import { listenOn } from '../common/listen-on';
+import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type Receiver } from './receiver';
 
 export const EXPORT_LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -71,16 +71,7 @@ export interface OtlpGrpcCounters {
   cancelled: number;
 }
 
-export interface OtlpGrpcServer {
-  readonly counters: OtlpGrpcCounters;
-  listen(target: ListenTarget): Promise<void>;
-  /** Where it listens (the port chosen for port 0), as net.Server reports it. */
-  address(): AddressInfo | string | null;
-  /** Stops accepting, lets calls in flight finish, and cuts what is left after graceMs. */
-  close(graceMs: number): Promise<void>;
-  /** New certificate and key for new handshakes; a plaintext server ignores it. */
-  setSecureContext(options: SecureContextOptions): void;
-}
+export type OtlpGrpcServer = Receiver<OtlpGrpcCounters>;
 
 // One window per concurrent stream, but no more than this unless a single stream needs it:
 // past it one connection only gets to hog memory, not throughput.
@@ -90,8 +81,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 // "application/grpc", optionally "+proto", optionally parameters.
 const GRPC_PROTO_CONTENT_TYPE = /^application\/grpc(?:\+proto)?(?:;|$)/;
-const RING_FULL_MESSAGE = 'ingest is at capacity (ring full); retry later';
-const OVERLOADED_MESSAGE = 'ingest holds its maximum of request bytes in flight (ingest.max_inflight_bytes); retry later';
 
 // Node copies header objects before sending, so one frozen set serves every call.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING });
@@ -108,8 +97,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const retryExtra = (message: string): Readonly<Record<string, string>> =>
     Object.freeze({ 'grpc-status-details-bin': unpaddedBase64(encodeRetryableStatus(GrpcStatus.UNAVAILABLE, message, retryDelayMs)) });
-  const ringFullExtra = retryExtra(RING_FULL_MESSAGE);
-  const overloadedExtra = retryExtra(OVERLOADED_MESSAGE);
+  const capacityExtra: Record<CapacityRefusal, Readonly<Record<string, string>>> = { ringFull: retryExtra(CAPACITY_MESSAGES.ringFull), overloaded: retryExtra(CAPACITY_MESSAGES.overloaded) };
   const counters: OtlpGrpcCounters = {
     acceptedRequests: 0,
     acceptedBytes: 0,
@@ -121,10 +109,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
   const settings = { initialWindowSize: windowBytes, maxConcurrentStreams };
   const server: Http2Server | Http2SecureServer = options.tls === undefined ? createServer({ settings }) : createSecureServer({ ...options.tls, settings });
-  if (options.tls !== undefined) {
-    server.on('tlsClientError', (err, socket) => log.debug('otlp grpc tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
-    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as Http2SecureServer, log);
-  }
+  if (options.tls !== undefined) guardTlsServer(server as Http2SecureServer, options.tls, log, 'otlp grpc');
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
@@ -163,7 +148,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
   function refuse(stream: ServerHttp2Stream, counter: keyof OtlpGrpcCounters['refused'], code: GrpcStatus, message: string, resetCode?: number): void {
     counters.refused[counter]++;
-    const extra = counter === 'ringFull' ? ringFullExtra : counter === 'overloaded' ? overloadedExtra : undefined;
+    const extra = isCapacityRefusal(counter) ? capacityExtra[counter] : undefined;
     respondTrailersOnly(stream, code, message, extra, resetCode);
   }
 
@@ -193,7 +178,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
       // The frame header is judged first: a message over the limit is never retryable.
       const problem = decoder.push(chunk);
       if (problem !== undefined) return answerFrameProblem(problem);
-      if (!inflight.take(chunk.length)) return answer('overloaded', GrpcStatus.UNAVAILABLE, OVERLOADED_MESSAGE);
+      if (!inflight.take(chunk.length)) return answer('overloaded', GrpcStatus.UNAVAILABLE, CAPACITY_MESSAGES.overloaded);
       held += chunk.length;
     });
     stream.once('end', () => {
@@ -205,7 +190,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
       // The client has given up already; storing the request would duplicate its retry.
       if (performance.now() >= deadline) return answer('deadlineExceeded', GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the request was stored');
       if (!sink.offer(RecordKind.OtlpGrpc, message.compressed ? RecordFlag.Gzip : 0, message.chunks, message.length)) {
-        return answer('ringFull', GrpcStatus.UNAVAILABLE, RING_FULL_MESSAGE);
+        return answer('ringFull', GrpcStatus.UNAVAILABLE, CAPACITY_MESSAGES.ringFull);
       }
       answered = true;
       counters.acceptedRequests++;

@@ -16,9 +16,10 @@ import { createGunzip, constants as zlibConstants, type Gunzip } from 'node:zlib
 import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
-import { refuseUnverifiedCertificates } from '../common/tls-context';
+import { guardTlsServer } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
-import { listenOn, type Receiver } from './receiver';
+import { listenOn } from '../common/listen-on';
+import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type Receiver } from './receiver';
 import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
 import { CONTENT_TYPE, OK_BODY, encodeStatus, type BodyEncoding } from './otlp-http-status';
 
@@ -60,8 +61,7 @@ const KIND: Record<BodyEncoding, RecordKind> = { proto: RecordKind.OtlpHttpProto
 const MEDIA_TYPES: Readonly<Record<string, BodyEncoding>> = { 'application/x-protobuf': 'proto', 'application/json': 'json' };
 /** Inflated bytes are only counted and checked, never kept: one window serves a whole body. */
 const INFLATE_CHUNK_BYTES = 64 * 1024;
-const RING_FULL_MESSAGE = 'ingest is at capacity (ring full); retry later';
-const OVERLOADED_MESSAGE = 'ingest holds its maximum of request bytes in flight (ingest.max_inflight_bytes); retry later';
+const CAPACITY_STATUS: Record<CapacityRefusal, number> = { ringFull: 503, overloaded: 429 };
 
 type Refusal = keyof OtlpHttpCounters['refused'];
 
@@ -70,6 +70,11 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
   const log = options.log ?? createLogger('otlp-http');
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const retryAfter = String(Math.max(1, Math.ceil(retryDelayMs / 1000)));
+  const capacityBody = (reason: CapacityRefusal, encoding: BodyEncoding): Buffer => encodeStatus(encoding, CAPACITY_STATUS[reason], CAPACITY_MESSAGES[reason], retryDelayMs);
+  const capacityBodies: Record<CapacityRefusal, Record<BodyEncoding, Buffer>> = {
+    ringFull: { proto: capacityBody('ringFull', 'proto'), json: capacityBody('ringFull', 'json') },
+    overloaded: { proto: capacityBody('overloaded', 'proto'), json: capacityBody('overloaded', 'json') },
+  };
   const counters: OtlpHttpCounters = {
     acceptedRequests: 0,
     acceptedBytes: 0,
@@ -98,10 +103,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     receive(req, res, encoding, contentEncoding === 'gzip');
   };
   const server: Server | HttpsServer = options.tls === undefined ? createServer(handle) : createHttpsServer(options.tls, handle);
-  if (options.tls !== undefined) {
-    server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => log.debug('otlp http tls handshake refused', { remote: socket.remoteAddress, reason: err.message }));
-    if (options.tls.requestCert === true && options.tls.rejectUnauthorized === false) refuseUnverifiedCertificates(server as HttpsServer, log);
-  }
+  if (options.tls !== undefined) guardTlsServer(server as HttpsServer, options.tls, log, 'otlp http');
 
   function tooLargeMessage(): string {
     return `body exceeds the maximum of ${maxBodyBytes} bytes after decompression (ingest.otlp_http.max_body_bytes)`;
@@ -110,8 +112,8 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
   function refuse(req: IncomingMessage, res: ServerResponse, encoding: BodyEncoding, counter: Refusal, status: number, message: string, headers: Record<string, string> = {}): void {
     counters.refused[counter]++;
     if (res.headersSent || res.destroyed) return;
-    const retryable = counter === 'ringFull' || counter === 'overloaded';
-    const body = encodeStatus(encoding, status, message, retryable ? retryDelayMs : undefined);
+    const retryable = isCapacityRefusal(counter);
+    const body = retryable ? capacityBodies[counter][encoding] : encodeStatus(encoding, status, message);
     if (retryable) headers['retry-after'] = retryAfter;
     // A body we stop reading must not be taken as the next request on this connection.
     if (!req.complete) headers.connection = 'close';
@@ -148,7 +150,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
       if (answered) return;
       const problem = check.finish();
       if (problem !== undefined) return answer('malformed', 400, problem);
-      if (!sink.offer(KIND[encoding], gzip ? RecordFlag.Gzip : 0, chunks, received)) return answer('ringFull', 503, RING_FULL_MESSAGE);
+      if (!sink.offer(KIND[encoding], gzip ? RecordFlag.Gzip : 0, chunks, received)) return answer('ringFull', CAPACITY_STATUS.ringFull, CAPACITY_MESSAGES.ringFull);
       answered = true;
       release();
       counters.acceptedRequests++;
@@ -182,7 +184,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
       received += chunk.length;
       // The wire bytes are held to the limit too: they are what the ring must take.
       if (received > maxBodyBytes) return answer('tooLarge', 413, tooLargeMessage());
-      if (!inflight.take(chunk.length)) return answer('overloaded', 429, OVERLOADED_MESSAGE);
+      if (!inflight.take(chunk.length)) return answer('overloaded', CAPACITY_STATUS.overloaded, CAPACITY_MESSAGES.overloaded);
       held += chunk.length;
       chunks.push(chunk);
       if (inflateEnded) answer('malformed', 400, 'the body has bytes after the end of its gzip stream');

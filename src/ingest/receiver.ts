@@ -1,16 +1,25 @@
 /**
- * What the OTLP/HTTP and lines receivers share: their interface, and listening (node:http
- * and node:net servers share net.Server's listen) on an fd (a SO_REUSEPORT socket or one the
- * supervisor handed down), a Unix path (tests), or a host and port.
+ * What the ingest receivers (OTLP/gRPC, OTLP/HTTP, lines) share: their interface and what
+ * they tell a client refused for lack of room. They listen with common/listen-on.ts.
  */
-import { chmod } from 'node:fs/promises';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { ListenError } from '../common/errors';
-import type { Logger } from '../common/log';
-import { removeStaleSocket } from '../common/unix-socket';
+import type { ListenTarget } from '../common/listen-on';
 
-export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
+/**
+ * The refusals for lack of room, the only retryable ones (gRPC UNAVAILABLE with RetryInfo,
+ * HTTP 503/429 with Retry-After), with what every protocol tells the client. They come in
+ * storms while a ring is full, so each server encodes its answers to them once.
+ */
+export const CAPACITY_MESSAGES = {
+  ringFull: 'ingest is at capacity (ring full); retry later',
+  overloaded: 'ingest holds its maximum of request bytes in flight (ingest.max_inflight_bytes); retry later',
+} as const;
+export type CapacityRefusal = keyof typeof CAPACITY_MESSAGES;
+
+export function isCapacityRefusal(reason: string): reason is CapacityRefusal {
+  return reason in CAPACITY_MESSAGES;
+}
 
 export interface Receiver<Counters> {
   /** Plain numbers, read by the metrics endpoint; they only ever grow. */
@@ -22,25 +31,4 @@ export interface Receiver<Counters> {
   setSecureContext(secure: SecureContextOptions): void;
   /** Stops accepting, lets what is in flight finish within graceMs, then cuts what is left. */
   close(graceMs: number): Promise<void>;
-}
-
-export async function listenOn(server: Server, target: ListenTarget, log: Logger, what: string): Promise<void> {
-  if ('path' in target) await removeStaleSocket(target.path);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new ListenError(`cannot listen on ${describeTarget(target)}: ${err.message}`, err));
-    server.once('error', onError);
-    server.listen(target, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  // Accept errors (EMFILE and the like) arrive here; they must not kill the worker.
-  server.on('error', (err) => log.error(`${what} server error`, { err }));
-  if ('path' in target) await chmod(target.path, 0o660);
-}
-
-function describeTarget(target: ListenTarget): string {
-  if ('fd' in target) return `fd ${target.fd}`;
-  if ('path' in target) return `unix:${target.path}`;
-  return `${target.host}:${target.port}`;
 }

@@ -12,8 +12,6 @@ import type { RingWriter } from '../common/ring';
 import type { CommitWaiter } from '../common/commit-waiter';
 import type { ZoneCell } from '../common/zone-cell';
 
-const RED = 2;
-
 export class ZoneRouter implements RecordSink {
   private lastWentRed = false;
   private pivotSeen: number;
@@ -35,7 +33,7 @@ export class ZoneRouter implements RecordSink {
 
   offer(kind: RecordKind, flags: number, chunks: readonly Uint8Array[], length: number): boolean {
     this.lastWentRed = true;
-    if (this.zone.level() === RED) {
+    if (this.zone.isRed()) {
       if (!this.red.offer(kind, flags, chunks, length)) return false;
       const seq = this.zone.sequence();
       if (seq !== this.pivotSeen) {

@@ -10,19 +10,17 @@
  *   minimum-version setting, so it gets the decrypted socket with insecure credentials.
  */
 import * as grpc from '@grpc/grpc-js';
-import { once } from 'node:events';
-import { chmodSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { formatListen, type Config } from '../common/config';
+import type { Config } from '../common/config';
 import { CONTROL_SERVICE, type ControlMethod } from '../common/control-proto';
-import { ControlDeniedError, ControlUnavailableError, InvalidArgumentError, ListenError } from '../common/errors';
+import { ControlDeniedError, ControlUnavailableError, InvalidArgumentError } from '../common/errors';
+import { listenOn } from '../common/listen-on';
 import type { Logger } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { peerCred } from '../common/native';
 import { TlsReloader, tlsServerOptions } from '../common/tls-context';
-import { removeStaleSocket } from '../common/unix-socket';
 import type { ControlService } from './control-service';
 
 /** How long calls in flight (a drain's answer) may take once the server is closing. */
@@ -90,11 +88,9 @@ export class ControlServer {
 
   private async listenUnix(path: string): Promise<void> {
     makeDirs(dirname(path), 0o700);
-    await removeStaleSocket(path);
     const server = createServer((socket) => this.acceptUnix(socket));
-    await listen(server, path, `unix:${path}`);
+    await listenOn(server, { path }, this.log, 'the control plane');
     this.listeners.push(server);
-    chmodSync(path, 0o660);
   }
 
   private acceptUnix(socket: Socket): void {
@@ -139,22 +135,10 @@ export class ControlServer {
     server.on('tlsClientError', (err, socket) => {
       this.log.warn('control tls handshake refused', { remote: socket.remoteAddress, reason: err.message });
     });
-    await listen(server, { host: tcp.listen.host, port: tcp.listen.port }, formatListen(tcp.listen));
+    await listenOn(server, { host: tcp.listen.host, port: tcp.listen.port }, this.log, 'the control plane');
     this.listeners.push(server);
     this.reloader = new TlsReloader(tcp.tls, [server], this.log, 'control');
   }
-}
-
-async function listen(server: NetServer, target: string | { host: string; port: number }, name: string): Promise<void> {
-  server.listen(target);
-  try {
-    await once(server, 'listening');
-  } catch (err) {
-    throw new ListenError(`cannot listen on ${name} for the control plane: ${(err as Error).message}`, err);
-  }
-  server.on('error', () => {
-    // Accept errors (EMFILE) must not stop the supervisor; the next accept may succeed.
-  });
 }
 
 // Node keeps a connected socket's descriptor on its private libuv handle; there is no public accessor.

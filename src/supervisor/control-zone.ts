@@ -5,9 +5,9 @@
  */
 import type { ZoneStatusMessage } from '../common/control-proto';
 import { ControlUnavailableError, InvalidArgumentError } from '../common/errors';
+import { ZONE_MODES } from '../common/zone-cell';
 import type { ZoneControl, ZoneMode, ZoneStatus } from './zone-control';
 
-const ZONE_MODES: readonly ZoneMode[] = ['auto', 'green', 'yellow', 'red'];
 
 const NO_MONITOR = 'zone monitor not available: this engine runs no pressure monitor, so the zone cannot be read or set';
 

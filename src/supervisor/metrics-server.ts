@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { ListenError } from '../common/errors';
+import { listenOn } from '../common/listen-on';
 import type { Logger } from '../common/log';
 import type { Readiness } from './health-readiness';
 
@@ -31,11 +31,7 @@ export class MetricsServer {
     });
     // Probes and scrapes are short: an idle keep-alive connection need not live long.
     server.keepAliveTimeout = 5000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new ListenError(`cannot listen for metrics on ${host}:${port}: ${err.message}`, err)));
-      server.listen({ host, port }, resolve);
-    });
-    server.on('error', (err) => log.error('metrics server error', { err }));
+    await listenOn(server, { host, port }, log, 'metrics');
     return new MetricsServer(server);
   }
 

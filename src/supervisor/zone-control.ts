@@ -2,12 +2,9 @@
  * What the rest of the supervisor (control plane, metrics) may see of and do to the zone.
  * The pressure monitor implements it; callers depend on this shape only.
  */
-import type { Zone } from '../common/zone-cell';
+import type { Zone, ZoneMode } from '../common/zone-cell';
 
-export type { Zone };
-
-/** `auto` follows the pressure monitor; a zone name pins it (drills, incidents). */
-export type ZoneMode = 'auto' | Zone;
+export type { Zone, ZoneMode };
 
 export interface PressureInputs {
   /** Where the limit comes from: `cgroup-v2`, `cgroup-v1` or `host` (MemAvailable). */
