@@ -6,6 +6,7 @@
  */
 import type { Config } from '../common/config';
 import type { RecordKind } from '../common/record-kind';
+import { exportCounts } from './export-metrics';
 import { FileSink, type FileSinkOptions } from './file-sink';
 
 export interface DeadLetterEntry {
@@ -53,6 +54,7 @@ export class DeadLetter {
     });
     this.sink.write(`${line}\n`);
     this.count++;
+    exportCounts.deadLetteredRequests++;
   }
 
   close(): void {

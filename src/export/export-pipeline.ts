@@ -23,7 +23,7 @@ import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { attributeMerge, resourceSplicer, type AttributeMerge } from './enrichment';
 import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
-import { MeasuredExporter, exportCounts } from './export-metrics';
+import { MeasuredExporter } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { decodeLinesRecord } from './lines-decoder';
 import { OtlpExporter } from './otlp-exporter';
@@ -94,7 +94,6 @@ export class ExportPipeline {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
         this.deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
-        exportCounts.deadLetteredRequests++;
         this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
       }
     }

@@ -38,9 +38,11 @@ export interface WritesJsonBytes {
 export class JsonBytes {
   private buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   private length = 0;
-  /** The last source of stringOf, and a view of it by 32-bit words (null when not aligned to 4). */
+  /** The last source of stringOf, and a view by 32-bit words of the memory under it, from the aligned word it starts in. */
   private source: Buffer | undefined;
-  private words: Uint32Array | null = null;
+  private words: Uint32Array | undefined;
+  /** How far into its first word the source starts (0 to 3). */
+  private skew = 0;
 
   /** What was written since the last reset; valid until the next write. */
   view(): Buffer {
@@ -51,7 +53,7 @@ export class JsonBytes {
     this.length = 0;
     // The last lines record is garbage once its batch is written; do not keep it alive.
     this.source = undefined;
-    this.words = null;
+    this.words = undefined;
   }
 
   /** Text of any characters, encoded to UTF-8. */
@@ -94,18 +96,18 @@ export class JsonBytes {
   private nextEscape(bytes: Buffer, from: number, end: number): number {
     if (bytes !== this.source) {
       this.source = bytes;
-      this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+      this.skew = bytes.byteOffset & 3;
+      this.words = new Uint32Array(bytes.buffer, bytes.byteOffset - this.skew, (bytes.length + this.skew) >>> 2);
     }
+    const { skew, words } = this;
     let i = from;
-    const words = this.words;
-    if (words !== null) {
-      for (; i < end && (i & 3) !== 0; i++) if (escaped(bytes[i])) return i;
-      for (const last = end & ~3; i < last; i += 4) {
-        const w = words[i >>> 2];
-        const q = w ^ QUOTES;
-        const b = w ^ BACKSLASHES;
-        if (((w - SPACES) & ~w) & HIGH_BITS || ((q - ONES) & ~q) & HIGH_BITS || ((b - ONES) & ~b) & HIGH_BITS) break;
-      }
+    // Byte by byte up to a word boundary of the memory, then whole words inside [from, end).
+    for (; i < end && ((i + skew) & 3) !== 0; i++) if (escaped(bytes[i])) return i;
+    for (const last = ((end + skew) & ~3) - skew; i < last; i += 4) {
+      const w = words![(i + skew) >>> 2];
+      const q = w ^ QUOTES;
+      const b = w ^ BACKSLASHES;
+      if (((w - SPACES) & ~w) & HIGH_BITS || ((q - ONES) & ~q) & HIGH_BITS || ((b - ONES) & ~b) & HIGH_BITS) break;
     }
     for (; i < end; i++) if (escaped(bytes[i])) return i;
     return end;

@@ -6,14 +6,14 @@
  * with the enrichment merged in.
  *
  * The file and stdout exporters get the OTLP/JSON written straight from the received bytes
- * (`writeOtlpJson`), with no string or object per line; forwarding exporters get it encoded
- * to protobuf. Neither goes through a decode of the other: lines are the cheapest input
+ * (`writeOtlpJson`), with no string or object per line; forwarding exporters get protobuf
+ * written from the same bytes (`encode`, lines-wire.ts). Neither goes through a decode of the other: lines are the cheapest input
  * there is, and the export path is where they would otherwise cost the most.
  */
 import { isUtf8 } from 'node:buffer';
 import * as protobuf from 'protobufjs';
 import { decodeLinesHeader, LinesTransport } from '../common/lines-record';
-import { anyValueOf, encodeLogsRequest, encodeResource, type Int64, type OtlpKeyValue, type OtlpLogRecord, type OtlpLogsRequest, type OtlpResourceLogs } from '../common/otlp-proto';
+import { anyValueOf, encodeResource, type Int64, type OtlpKeyValue, type OtlpLogRecord, type OtlpLogsRequest, type OtlpResourceLogs } from '../common/otlp-proto';
 import { Field, encodeLenField } from '../common/otlp-wire';
 import type { RingRecord } from '../common/ring';
 import type { AttributeMerge } from './enrichment';
@@ -21,7 +21,7 @@ import type { JsonBytes, WritesJsonBytes } from './json-bytes';
 import { encodeLinesRequest } from './lines-wire';
 import { resourceJson } from './otlp-json';
 
-export const LINES_SCOPE_NAME = 'gophership/lines';
+const LINES_SCOPE_NAME = 'gophership/lines';
 
 const EMPTY_BYTES = new Uint8Array(0);
 const REQUEST_TAIL = ']}]}]}';
@@ -33,17 +33,20 @@ const CR = 0x0d;
 
 export function decodeLinesRecord(record: Pick<RingRecord, 'payload' | 'receivedMs'>, merge: AttributeMerge = (attributes) => attributes): LinesRequest {
   const header = decodeLinesHeader(record.payload);
-  // A copy: the record is shared memory that the ring reuses once the batch is committed.
-  const bytes = Buffer.from(record.payload.subarray(header.linesOffset));
+  const { payload } = record;
+  // A view of the ring, valid until its batch is committed, which is after every exporter
+  // is done with the request (exporter.ts); copied only to replace invalid UTF-8 with
+  // U+FFFD, which never swallows a line end ("\r" and "\n" are ASCII).
+  const received = Buffer.from(payload.buffer, payload.byteOffset + header.linesOffset, payload.byteLength - header.linesOffset);
+  const bytes = isUtf8(received) ? received : Buffer.from(received.toString('utf8'));
   return new LinesRequest(bytes, record.receivedMs, merge(peerAttributes(header.transport, header.source)));
 }
 
 export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
   private decoded: OtlpResourceLogs[] | undefined;
-  private decodedText: string | undefined;
 
   constructor(
-    /** The lines as received, each ending in "\n". */
+    /** The lines, valid UTF-8, each ending in "\n". */
     private readonly bytes: Buffer,
     private readonly receivedMs: number,
     private readonly resourceAttributes: readonly OtlpKeyValue[],
@@ -57,23 +60,22 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
   /** LogRecords in the request, counted without building them. */
   get logRecordCount(): number {
     let n = 0;
-    this.eachLineOf(this.bytes, () => n++);
+    this.eachLine(() => n++);
     return n;
   }
 
-  /**
-   * The request's OTLP/JSON, as logsRequestToJson would write it, from the bytes: each line
-   * is copied, escaped where JSON needs it. Lines that are not valid UTF-8 go through the
-   * text instead, which has them with U+FFFD where the bytes were invalid.
-   */
+  /** The request's OTLP/JSON, as logsRequestToJson would write it: each line copied, escaped where JSON needs it. */
   writeOtlpJson(out: JsonBytes): void {
     const { bytes } = this;
-    if (!isUtf8(bytes)) return out.text(this.toOtlpJson());
-    const head = Buffer.from(`,${this.recordHead()}`, 'latin1');
+    const nanos = this.observedNanos();
+    const head = Buffer.from(nanos === '0' ? ',{"body":{"stringValue":' : `,{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`, 'latin1');
     const firstHead = head.subarray(1);
     let first = true;
-    this.eachLineOf(bytes, (start, end) => {
-      if (first) out.text(this.requestHead());
+    this.eachLine((start, end) => {
+      if (first) {
+        const resource = resourceJson({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] });
+        out.text(`{"resourceLogs":[{"resource":${resource},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`);
+      }
       out.bytes(first ? firstHead : head);
       out.stringOf(bytes, start, end);
       out.bytes(RECORD_TAIL);
@@ -82,57 +84,23 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
     out.ascii(first ? '{}' : REQUEST_TAIL);
   }
 
-  /**
-   * The request serialized for a forwarding exporter, as encodeLogsRequest would serialize
-   * it, written from the bytes (from the records built from the text when the bytes are not
-   * valid UTF-8).
-   */
+  /** The request serialized for a forwarding exporter, as encodeLogsRequest would serialize it, written from the bytes. */
   encode(): Uint8Array {
-    const { bytes } = this;
-    if (!isUtf8(bytes)) return encodeLogsRequest(this);
     return encodeLinesRequest({
-      bytes,
-      eachLine: (visit) => this.eachLineOf(bytes, visit),
+      bytes: this.bytes,
+      eachLine: (visit) => this.eachLine(visit),
       resource: encodeResource({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] }),
       scope: SCOPE,
       observedNanos: BigInt(this.observedNanos()),
     });
   }
 
-  /** The same JSON as a string, from the text. */
-  toOtlpJson(): string {
-    const head = this.recordHead();
-    let records = '';
-    const text = this.text();
-    this.eachLineOf(text, (start, end) => (records += `${records.length === 0 ? '' : ','}${head}${JSON.stringify(text.slice(start, end))}}}`));
-    return records.length === 0 ? '{}' : `${this.requestHead()}${records}${REQUEST_TAIL}`;
-  }
-
-  private requestHead(): string {
-    const resource = resourceJson({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] });
-    return `{"resourceLogs":[{"resource":${resource},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`;
-  }
-
-  /** A LogRecord's JSON up to its body's string. */
-  private recordHead(): string {
-    const nanos = this.observedNanos();
-    return nanos === '0' ? '{"body":{"stringValue":' : `{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`;
-  }
-
-  private text(): string {
-    this.decodedText ??= this.bytes.toString('utf8');
-    return this.decodedText;
-  }
-
-  /**
-   * Calls `visit` with the bounds of each non-empty line, its "\n" and a "\r" before it left
-   * out. Works alike on the bytes and on the text: both line ends are single ASCII units, and
-   * decoding invalid UTF-8 never swallows one.
-   */
-  private eachLineOf(lines: Buffer | string, visit: (start: number, end: number) => void): void {
+  /** Calls `visit` with the bounds of each non-empty line, its "\n" and a "\r" before it left out. */
+  private eachLine(visit: (start: number, end: number) => void): void {
+    const { bytes } = this;
     let start = 0;
-    for (let end = lineEnd(lines, 0); end !== -1; end = lineEnd(lines, start)) {
-      const stop = end > start && unitAt(lines, end - 1) === CR ? end - 1 : end;
+    for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, start)) {
+      const stop = end > start && bytes[end - 1] === CR ? end - 1 : end;
       if (stop > start) visit(start, stop);
       start = end + 1;
     }
@@ -147,14 +115,13 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
     const nanos = BigInt(this.observedNanos());
     const observed: Int64 = new protobuf.util.Long(Number(nanos & 0xffffffffn) | 0, Number(nanos >> 32n) | 0, true);
     const logRecords: OtlpLogRecord[] = [];
-    const text = this.text();
-    this.eachLineOf(text, (start, end) =>
+    this.eachLine((start, end) =>
       logRecords.push({
         timeUnixNano: 0,
         observedTimeUnixNano: observed,
         severityNumber: 0,
         severityText: '',
-        body: anyValueOf(text.slice(start, end)),
+        body: anyValueOf(this.bytes.toString('utf8', start, end)),
         attributes: [],
         droppedAttributesCount: 0,
         flags: 0,
@@ -172,14 +139,6 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
       },
     ];
   }
-}
-
-function lineEnd(lines: Buffer | string, from: number): number {
-  return typeof lines === 'string' ? lines.indexOf('\n', from) : lines.indexOf(NEWLINE, from);
-}
-
-function unitAt(lines: Buffer | string, index: number): number {
-  return typeof lines === 'string' ? lines.charCodeAt(index) : lines[index];
 }
 
 function peerAttributes(transport: LinesTransport, source: string): OtlpKeyValue[] {

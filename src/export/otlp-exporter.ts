@@ -13,7 +13,7 @@ import type { OtlpGrpcExporterConfig, OtlpHttpExporterConfig } from '../common/c
 import { ExportRejectedError, ExportTooLargeError, ExportUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { countLogRecords, splitRequest } from '../common/otlp-wire-split';
-import { countsOf, exportCounts } from './export-metrics';
+import { countsOf } from './export-metrics';
 import { contiguous, type DeadLetterRequest, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
 import { backoffMs } from './retry-policy';
 import { SendBuffers } from './send-buffers';
@@ -30,7 +30,9 @@ export interface ExportAck {
  * the signal's reason once it aborts.
  */
 export interface Transport {
-  send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck>;
+  /** What goes on the wire for a serialized request: made once per request, not per attempt. */
+  body(request: Uint8Array): Uint8Array;
+  send(body: Uint8Array, signal: AbortSignal): Promise<ExportAck>;
   close(): Promise<void>;
 }
 
@@ -61,14 +63,28 @@ export class OtlpExporter implements Exporter {
     this.buffers = new SendBuffers(config.batch.max_bytes);
   }
 
-  /** Up to max_in_flight downstream requests at once; resolves when all are delivered. */
+  /**
+   * Up to max_in_flight downstream requests at once; resolves when all are delivered. On the
+   * first failure the other senders are stopped and waited for before it is thrown: their
+   * requests are views of the ring, which the caller may reuse once this settles, and the
+   * whole batch is retried anyway.
+   */
   async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {
     const groups = [...this.groups(batch)];
+    const stop = new AbortController();
+    const senderSignal = AbortSignal.any([signal, stop.signal]);
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const sender = async (): Promise<void> => {
-      while (next < groups.length) await this.deliver(groups[next++], batch.source, signal);
+      try {
+        while (next < groups.length) await this.deliver(groups[next++], batch.source, senderSignal);
+      } catch (error) {
+        failure ??= { error };
+        stop.abort(error);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.max_in_flight, groups.length) }, sender));
+    if (failure !== undefined) throw failure.error;
   }
 
   close(): Promise<void> {
@@ -123,10 +139,11 @@ export class OtlpExporter implements Exporter {
 
   private async attempt(group: Group, request: Uint8Array, source: string, signal: AbortSignal): Promise<void> {
     const started = Date.now();
+    const body = this.transport.body(request);
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
-        const ack = await this.transport.send(request, signal);
+        const ack = await this.transport.send(body, signal);
         this.acknowledged(group.logRecords, ack);
         if (this.failingSince !== 0) {
           this.log.info('downstream acknowledges again', { exporter: this.name, unavailableForMs: Date.now() - this.failingSince });
@@ -192,7 +209,6 @@ export class OtlpExporter implements Exporter {
   }
 
   private refuse(request: Uint8Array, reason: string, err: unknown, source: string): void {
-    exportCounts.deadLetteredRequests++;
     this.log.error('downstream refused a request; moved to the dead-letter file', { exporter: this.name, reason, err, source, bytes: request.byteLength });
     this.deadLetter(request, reason, err, `${this.name} ${source}`);
   }

@@ -50,6 +50,11 @@ export class OtlpGrpcTransport implements Transport {
     for (const [key, value] of Object.entries(config.headers)) this.metadata.set(key, value);
   }
 
+  /** grpc-js compresses by itself (the channel's compression option). */
+  body(request: Uint8Array): Uint8Array {
+    return request;
+  }
+
   send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => call.cancel();

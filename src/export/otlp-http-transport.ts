@@ -36,9 +36,12 @@ export class OtlpHttpTransport implements Transport {
     };
   }
 
-  async send(request: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
-    let body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
-    if (this.config.compression === 'gzip') body = gzipSync(body);
+  body(request: Uint8Array): Uint8Array {
+    const body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
+    return this.config.compression === 'gzip' ? gzipSync(body) : body;
+  }
+
+  async send(body: Uint8Array, signal: AbortSignal): Promise<ExportAck> {
     let status: number;
     let responseHeaders: Record<string, string | string[] | undefined>;
     let text: Buffer;
