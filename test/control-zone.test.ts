@@ -4,7 +4,7 @@
  * interface and records what it was told; the rest of the control plane is tested end to end.
  */
 import test from 'ava';
-import { ControlUnavailableError, InvalidArgumentError } from '../src/common/errors';
+import { InvalidArgumentError } from '../src/common/errors';
 import { setZoneMode, zoneStatusMessage } from '../src/supervisor/control-zone';
 import type { ZoneControl, ZoneMode, ZoneStatus } from '../src/supervisor/zone-control';
 
@@ -48,9 +48,4 @@ test('an unknown mode is refused before the monitor is touched', (t) => {
   const zone = inTestZone();
   t.throws(() => setZoneMode(zone, 'purple'), { instanceOf: InvalidArgumentError, message: /one of auto, green, yellow, red, not "purple"/ });
   t.deepEqual(zone.forced, []);
-});
-
-test('without a pressure monitor, zone requests say it is not available', (t) => {
-  t.throws(() => zoneStatusMessage(undefined), { instanceOf: ControlUnavailableError, message: /zone monitor not available/ });
-  t.throws(() => setZoneMode(undefined, 'red'), { instanceOf: ControlUnavailableError, message: /zone monitor not available/ });
 });

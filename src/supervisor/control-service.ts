@@ -29,7 +29,6 @@ export interface ControlledEngine {
 const IDLE_REPLAY: ReplayStatusMessage = { state: 'idle', records: 0, bytes: 0, cursor: 0, records_per_second: 0, elapsed_ms: 0, error: '' };
 
 export class ControlService {
-  private zone: ZoneControl | undefined;
   private replay: ReplayStatusMessage = IDLE_REPLAY;
   private vault = { bytes: 0, records: 0 };
   private readonly exportErrors = new Map<string, { error: string; atMs: number }>();
@@ -39,14 +38,8 @@ export class ControlService {
     private readonly config: Config,
     private readonly engine: ControlledEngine,
     private readonly log: Logger,
-    zone?: ZoneControl,
-  ) {
-    this.zone = zone;
-  }
-
-  setZoneControl(zone: ZoneControl | undefined): void {
-    this.zone = zone;
-  }
+    private readonly zone: ZoneControl,
+  ) {}
 
   onChildMessage(child: string, msg: ChildMessage): void {
     if (msg.type === 'replay-progress') this.replay = replayMessage(msg.replay);

@@ -1,24 +1,15 @@
-/**
- * The zone part of the control plane: reading and pinning the zone through the pressure
- * monitor's ZoneControl. The monitor may be absent (not built into this engine, or not yet
- * started): requests then fail with one clear reason instead of a guess.
- */
+/** The zone part of the control plane: reading and pinning the zone through the pressure monitor's ZoneControl. */
 import type { ZoneStatusMessage } from '../common/control-proto';
-import { ControlUnavailableError, InvalidArgumentError } from '../common/errors';
+import { InvalidArgumentError } from '../common/errors';
 import { ZONE_MODES } from '../common/zone-cell';
 import type { ZoneControl, ZoneMode, ZoneStatus } from './zone-control';
 
-
-const NO_MONITOR = 'zone monitor not available: this engine runs no pressure monitor, so the zone cannot be read or set';
-
-export function zoneStatusMessage(zone: ZoneControl | undefined): ZoneStatusMessage {
-  if (zone === undefined) throw new ControlUnavailableError(NO_MONITOR);
+export function zoneStatusMessage(zone: ZoneControl): ZoneStatusMessage {
   return toMessage(zone.status());
 }
 
-export function setZoneMode(zone: ZoneControl | undefined, mode: string): ZoneStatusMessage {
+export function setZoneMode(zone: ZoneControl, mode: string): ZoneStatusMessage {
   if (!ZONE_MODES.includes(mode as ZoneMode)) throw new InvalidArgumentError(`zone mode must be one of ${ZONE_MODES.join(', ')}, not ${JSON.stringify(mode)}`);
-  if (zone === undefined) throw new ControlUnavailableError(NO_MONITOR);
   zone.force(mode as ZoneMode);
   return toMessage(zone.status());
 }

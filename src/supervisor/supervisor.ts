@@ -16,7 +16,6 @@ import { startMetricsEndpoint } from './metrics-endpoint';
 import type { MetricsServer } from './metrics-server';
 import { ControlServer } from './control-server';
 import { ControlService, type ControlledEngine } from './control-service';
-import type { ZoneControl } from './zone-control';
 import { PidFile } from '../common/pid-file';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
@@ -40,7 +39,8 @@ export class Supervisor implements ControlledEngine {
   private ringHeaders: RingHeaders | undefined;
   private childrenStopped: Promise<void> | undefined;
   private controlServer: ControlServer | undefined;
-  private readonly control: ControlService;
+  /** Made in start(), with the pressure monitor, before any child or control connection. */
+  private control: ControlService | undefined;
   private resolveStopped!: () => void;
   /** Resolves once the engine has stopped, whoever asked (a signal, `gs-ctl drain`). */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -48,15 +48,7 @@ export class Supervisor implements ControlledEngine {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    /** The pressure monitor; without it the control plane answers zone requests "not available". */
-    zone?: ZoneControl,
-  ) {
-    this.control = new ControlService(config, this, log, zone);
-  }
-
-  setZoneControl(zone: ZoneControl | undefined): void {
-    this.control.setZoneControl(zone);
-  }
+  ) {}
 
   /** Resolves when every ingest worker is listening. */
   async start(): Promise<void> {
@@ -72,15 +64,16 @@ export class Supervisor implements ControlledEngine {
       cell: new ZoneCell(zoneCellPath(config.rings.dir)),
       memory: detectMemorySource(),
       rings,
-      pids: () => [...this.ingest, ...this.exporters, ...this.vault].flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
+      pids: () => this.children().flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
       log,
     });
     this.zones = zones;
-    this.control.setZoneControl(zones);
+    const control = new ControlService(config, this, log, zones);
+    this.control = control;
     // Decided before any child forks, so that every child starts in the right zone.
     zones.start();
     this.metrics = await startMetricsEndpoint(config, {
-      slots: () => [...this.vault, ...this.exporters, ...this.ingest],
+      slots: () => this.children(),
       ingest: () => this.ingest,
       stopping: () => this.stopping !== undefined,
       zones,
@@ -88,7 +81,7 @@ export class Supervisor implements ControlledEngine {
     }, log);
     await probeIngestPorts(config);
     this.listeners = await UnixListeners.open(config);
-    this.controlServer = await ControlServer.open(config, this.control, log);
+    this.controlServer = await ControlServer.open(config, control, log);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
@@ -184,9 +177,9 @@ export class Supervisor implements ControlledEngine {
 
   private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
     const name = `${role}-${index}`;
-    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control.onChildMessage(name, msg);
+    const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control?.onChildMessage(name, msg);
     const ready = (): void => {
-      this.control.onChildReady(name);
+      this.control?.onChildReady(name);
       onReady?.();
     };
     return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady: ready, onMessage });

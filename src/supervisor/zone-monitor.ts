@@ -16,7 +16,8 @@ import { ZonePolicy, type ZoneDecision } from './zone-policy';
 
 /**
  * Proportional set sizes walk every mapping (milliseconds for a tree of Node processes):
- * informative only, so read once a second on a timer of their own, never in a sample.
+ * informative only (status, metrics), so read when asked, at most once a second, never in a
+ * sample.
  */
 const TREE_RSS_EVERY_MS = 1000;
 
@@ -37,9 +38,9 @@ export class ZoneMonitor implements ZoneControl {
   private psiFired = false;
   private mode: ZoneMode;
   private decision: ZoneDecision;
-  private inputs: ZoneStatus['inputs'];
+  private inputs: Omit<ZoneStatus['inputs'], 'treeRssBytes'>;
   private timer: NodeJS.Timeout | undefined;
-  private treeTimer: NodeJS.Timeout | undefined;
+  private tree = { readAtMs: -Infinity, bytes: 0 };
   private failing = false;
   /** Zone changes so far, by "from>to". */
   readonly transitions = new Map<string, number>();
@@ -49,7 +50,7 @@ export class ZoneMonitor implements ZoneControl {
     this.psi = o.memory.psiPath === undefined ? undefined : new PsiFile(o.memory.psiPath);
     this.mode = o.zones.force;
     this.decision = { zone: 'green', causes: 0, sinceMs: Date.now() };
-    this.inputs = { source: o.memory.kind, usageBytes: 0, limitBytes: 0, treeRssBytes: 0, greenRingFill: 0, redRingFill: 0 };
+    this.inputs = { source: o.memory.kind, usageBytes: 0, limitBytes: 0, greenRingFill: 0, redRingFill: 0 };
     // The cell outlives engines (it sits with the rings): never let a new one start from an old zone.
     o.cell.publish('green', 0, process.hrtime.bigint());
   }
@@ -67,8 +68,6 @@ export class ZoneMonitor implements ZoneControl {
       }
     }
     this.sample();
-    this.readTree();
-    this.treeTimer = setInterval(() => this.readTree(), TREE_RSS_EVERY_MS).unref();
     log.info('pressure monitor started', {
       source: memory.kind,
       cgroup: memory.path,
@@ -86,7 +85,7 @@ export class ZoneMonitor implements ZoneControl {
       zone: this.decision.zone,
       mode: this.mode,
       sinceMs: this.decision.sinceMs,
-      inputs: { ...this.inputs },
+      inputs: { ...this.inputs, treeRssBytes: this.treeRssBytes() },
       thresholds: { yellow: z.yellow, red: z.red, recover: z.recover, ringYellow: z.ring_yellow, ringRed: z.ring_red },
     };
   }
@@ -99,7 +98,6 @@ export class ZoneMonitor implements ZoneControl {
 
   close(): void {
     clearTimeout(this.timer);
-    clearInterval(this.treeTimer);
     this.disarmTrigger?.();
     this.psi?.close();
     this.o.memory.close();
@@ -117,8 +115,10 @@ export class ZoneMonitor implements ZoneControl {
     this.timer = setTimeout(() => this.sample(), this.o.zones.sample_interval_ms * (0.5 + Math.random())).unref();
   }
 
-  private readTree(): void {
-    this.inputs.treeRssBytes = treePssBytes([process.pid, ...this.o.pids()]);
+  private treeRssBytes(): number {
+    const now = performance.now();
+    if (now - this.tree.readAtMs >= TREE_RSS_EVERY_MS) this.tree = { readAtMs: now, bytes: treePssBytes([process.pid, ...this.o.pids()]) };
+    return this.tree.bytes;
   }
 
   private decide(): void {
