@@ -20,21 +20,12 @@ import { countLogRecords } from '../src/common/otlp-wire-split';
 import { resourceSplicer } from '../src/export/enrichment';
 import { followLines, ROOT, spawnNode } from './child-io';
 import { buildPayload } from './payload';
+import { median, microsPerCall } from './report';
 
 const MERGED = 8;
 const TRIALS = 5;
 const IN_FLIGHT = 8;
 const METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-
-function timeIt(repetitions: number, fn: () => void): number {
-  const trials: number[] = [];
-  for (let t = 0; t < TRIALS; t++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < repetitions; i++) fn();
-    trials.push(Number(process.hrtime.bigint() - start) / repetitions / 1000);
-  }
-  return trials.sort((a, b) => a - b)[TRIALS >> 1];
-}
 
 async function timeGrpc(clients: readonly grpc.Client[], request: Buffer, calls: number): Promise<number> {
   const identity = (b: Buffer): Buffer => b;
@@ -57,7 +48,7 @@ async function timeGrpc(clients: readonly grpc.Client[], request: Buffer, calls:
     );
     trials.push(Number(process.hrtime.bigint() - start) / calls / 1000);
   }
-  return trials.sort((a, b) => a - b)[TRIALS >> 1];
+  return median(trials);
 }
 
 async function main(): Promise<void> {
@@ -82,10 +73,10 @@ async function main(): Promise<void> {
       for (let i = 0; i < MERGED; i++) mergedBytes += splicer.splicePieces(request, merged);
       const reused = Buffer.allocUnsafeSlow(mergedBytes);
       const stages: Array<[string, number]> = [
-        ['walk', timeIt(repetitions, () => countLogRecords(request))],
-        ['splice', timeIt(repetitions, spliced)],
-        ['assemble, fresh buffer', timeIt(repetitions / MERGED, () => Buffer.concat(merged, mergedBytes)) / MERGED],
-        ['assemble, reused buffer', timeIt(repetitions / MERGED, () => {
+        ['walk', microsPerCall(repetitions, () => countLogRecords(request))],
+        ['splice', microsPerCall(repetitions, spliced)],
+        ['assemble, fresh buffer', microsPerCall(repetitions / MERGED, () => Buffer.concat(merged, mergedBytes)) / MERGED],
+        ['assemble, reused buffer', microsPerCall(repetitions / MERGED, () => {
           let at = 0;
           for (const piece of merged) {
             reused.set(piece, at);

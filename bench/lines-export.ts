@@ -21,11 +21,10 @@ import { JsonBytes, writeJsonLines } from '../src/export/json-bytes';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
 import { logsRequestToJson } from '../src/export/otlp-json';
 import { LINE_TOKEN } from './lines-load';
-import { describeMachine } from './report';
+import { describeMachine, microsPerCall } from './report';
 
 const RECORD_BYTES = 64 * 1024;
 const LINE_BYTES = 200;
-const TRIALS = 5;
 const REPETITIONS = 300;
 
 function record(quoted: boolean): { payload: Buffer; receivedMs: number; lines: number } {
@@ -39,18 +38,6 @@ function record(quoted: boolean): { payload: Buffer; receivedMs: number; lines: 
   }
   const payload = Buffer.concat([encodeLinesHeader(LinesTransport.Tcp, '127.0.0.1:40000'), Buffer.from(lines.join(''))]);
   return { payload, receivedMs: Date.now(), lines: lines.length };
-}
-
-/** Nanoseconds per line, median of the trials. */
-function timeIt(lines: number, fn: () => unknown): number {
-  for (let i = 0; i < REPETITIONS / 10; i++) fn();
-  const trials: number[] = [];
-  for (let t = 0; t < TRIALS; t++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < REPETITIONS; i++) fn();
-    trials.push(Number(process.hrtime.bigint() - start) / REPETITIONS / lines);
-  }
-  return trials.sort((a, b) => a - b)[TRIALS >> 1];
 }
 
 function main(): void {
@@ -71,7 +58,8 @@ function main(): void {
     ];
     let reference = 0;
     for (const [stage, fn] of stages) {
-      const ns = timeIt(r.lines, fn);
+      for (let i = 0; i < REPETITIONS / 10; i++) fn();
+      const ns = (microsPerCall(REPETITIONS, fn) * 1000) / r.lines;
       if (stage.endsWith('reference')) reference = ns;
       const ratio = stage.endsWith('reference') ? '' : `${(reference / ns).toFixed(1)}x`;
       console.log(`| ${quoted ? 'two escapes a line' : 'plain'} | ${stage} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${ratio} |`);

@@ -14,13 +14,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { followLines, ROOT, spawnNode } from './child-io';
 import { LINE_TOKEN, type LoadResult } from './lines-load';
 import { startLinesTarget, type LinesTarget, type LinesTargetName } from './lines-targets';
 import { machineBusyS, TreeSampler } from './proc-tree';
 import { describeMachine, median } from './report';
+import { countInFiles } from './targets';
 
 const MiB = 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 100;
@@ -135,7 +136,7 @@ async function measure(name: LinesTargetName, round: number, settings: Settings,
     const busyS = machineBusyS() - busyBefore;
     const seconds = (lastWriteMs - result.firstByteEpochMs) / 1000;
     const cpuS = after.cpuS - before.cpuS;
-    const landed = countToken(target.outputDir);
+    const landed = countInFiles(target.outputDir, LINE_TOKEN);
     await target.stop();
     const vaulted = target.vaultedLines?.() ?? 0;
     const spanS = (Date.now() - result.firstByteEpochMs) / 1000;
@@ -175,30 +176,6 @@ async function settledOutput(dir: string): Promise<number> {
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-}
-
-/** Occurrences of the line token in every file of `dir`: the lines that landed, whatever the format. */
-function countToken(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  const token = Buffer.from(LINE_TOKEN);
-  const buffer = Buffer.alloc(8 * MiB);
-  let count = 0;
-  for (const name of readdirSync(dir)) {
-    const fd = openSync(join(dir, name), 'r');
-    try {
-      // Keep the last token-length-1 bytes of each read, so that a token cut by a read is found.
-      let kept = 0;
-      for (let n = readSync(fd, buffer, kept, buffer.length - kept, null); n > 0; n = readSync(fd, buffer, kept, buffer.length - kept, null)) {
-        const filled = buffer.subarray(0, kept + n);
-        for (let i = filled.indexOf(token); i !== -1; i = filled.indexOf(token, i + token.length)) count++;
-        kept = Math.min(token.length - 1, filled.length);
-        filled.copy(buffer, 0, filled.length - kept);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return count;
 }
 
 main().catch((err: unknown) => {

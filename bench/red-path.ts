@@ -17,7 +17,7 @@ import { buildPayload } from './payload';
 import { machineBusyS, reapedChildrenCpuS, TreeSampler, type TreeSample } from './proc-tree';
 import { ddDirect, readMemInfo, type MemInfo } from './red-disk';
 import { startRedEngine, type VaultContents } from './red-engine';
-import { describeMachine } from './report';
+import { describeMachine, median } from './report';
 import { GENERATOR_DRAIN_GRACE_MS, readSettings, type BenchSettings } from './settings';
 import { startBaseline } from './targets';
 
@@ -296,12 +296,6 @@ function merge(a: GeneratorResult, b: GeneratorResult): GeneratorResult {
     last_answer_epoch_ms: b.last_answer_epoch_ms,
     cpu_s: a.cpu_s + b.cpu_s,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function num(value: number | undefined, digits: number): string {

@@ -9,10 +9,9 @@ import { availableParallelism, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './child-io';
 import type { GeneratorResult } from './load-generator';
-import type { BenchSettings } from './settings';
+import { TARGETS, type BenchSettings } from './settings';
 import type { TargetKind } from './targets';
 
-const TARGET_ORDER: readonly TargetKind[] = ['baseline', 'engine', 'green', 'red'];
 const LABELS: Record<TargetKind, string> = {
   baseline: 'no-op baseline (1 process)',
   engine: 'engine, file exporter',
@@ -130,7 +129,7 @@ export interface Summary {
 export function summarize(runs: readonly RunResult[]): Summary[] {
   const out: Summary[] = [];
   for (const batch of [...new Set(runs.map((r) => r.batch))]) {
-    for (const target of TARGET_ORDER) {
+    for (const target of TARGETS) {
       const group = runs.filter((r) => r.batch === batch && r.target === target);
       if (group.length === 0) continue;
       const med: Partial<Record<Metric, number>> = {};
@@ -205,6 +204,22 @@ function perProcess(cores: Record<string, number>, anonMib: Record<string, numbe
 function medianByKey(records: readonly Record<string, number>[]): Record<string, number> {
   const keys = [...new Set(records.flatMap((r) => Object.keys(r)))].sort();
   return Object.fromEntries(keys.map((k) => [k, median(records.map((r) => r[k] ?? 0))]));
+}
+
+/** Microseconds per call of `fn`, the median of `trials` runs of `repetitions` calls each. */
+export function microsPerCall(repetitions: number, fn: () => unknown, trials = 5): number {
+  const runs: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < repetitions; i++) fn();
+    runs.push(Number(process.hrtime.bigint() - start) / repetitions / 1000);
+  }
+  return median(runs);
+}
+
+/** The value at quantile q (0 to 1) of sorted values, nearest rank; 0 for none. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 export function median(values: readonly number[]): number {

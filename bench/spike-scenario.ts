@@ -13,6 +13,7 @@ import { sdkSender } from '../test/helpers/otel-sdk';
 import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
 import { createMemoryCgroup, type MemoryCgroup } from './memory-cgroup';
+import { quantile } from './report';
 import { startSlowSink } from './slow-sink';
 import { launchEngine, type LaunchedEngine, type LogLine } from './targets';
 
@@ -189,6 +190,3 @@ function lastZone(logs: readonly LogLine[]): string {
   return (logs.findLast((l) => l.msg === 'zone changed')?.zone as string | undefined) ?? 'green';
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}

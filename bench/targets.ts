@@ -255,7 +255,7 @@ async function engineTarget(kind: 'engine' | 'green', workers: number, ringMib: 
     processNames: () => new Map([[child.pid!, 'supervisor'], ...[...engine.childPids()].map(([name, pid]): [number, string] => [pid, name])]),
     notes,
     stop: () => engine.stop(ENGINE_SHUTDOWN_MS + STOP_MARGIN_MS),
-    exportedRequests: () => countNewlines(join(engine.dir, 'out')),
+    exportedRequests: () => countInFiles(join(engine.dir, 'out'), '\n'),
     vaultedRequests: () => listSegments(join(engine.dir, 'vault')).reduce((sum, segment) => sum + scanSegment(segment.path).records, 0),
     cleanup: engine.cleanup,
   };
@@ -292,21 +292,27 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Newlines in every file of `dir`: the file exporter writes one line per request. */
-function countNewlines(dir: string): number {
-  // The exporter creates the directory when it opens its file; no directory, no lines.
+/** Occurrences of `token` in every file of `dir` (none without the directory), read 8 MiB at a time. */
+export function countInFiles(dir: string, token: string): number {
+  // The exporter creates the directory when it opens its file; no directory, nothing landed.
   if (!existsSync(dir)) return 0;
+  const needle = Buffer.from(token);
   const buffer = Buffer.alloc(8 * MiB);
-  let lines = 0;
+  let count = 0;
   for (const name of readdirSync(dir)) {
     const fd = openSync(join(dir, name), 'r');
     try {
-      for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
-        const filled = buffer.subarray(0, n);
-        for (let i = filled.indexOf(0x0a); i !== -1; i = filled.indexOf(0x0a, i + 1)) lines++;
+      // Keep the last token-length-1 bytes of each read, so that a token cut by a read is found.
+      let kept = 0;
+      for (let n = readSync(fd, buffer, kept, buffer.length - kept, null); n > 0; n = readSync(fd, buffer, kept, buffer.length - kept, null)) {
+        const filled = buffer.subarray(0, kept + n);
+        for (let i = filled.indexOf(needle); i !== -1; i = filled.indexOf(needle, i + needle.length)) count++;
+        kept = Math.min(needle.length - 1, filled.length);
+        filled.copy(buffer, 0, filled.length - kept);
       }
     } finally {
       closeSync(fd);
     }
   }
-  return lines;
+  return count;
 }

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
-import { describeMachine } from './report';
+import { describeMachine, median, quantile } from './report';
 import { launchEngine } from './targets';
 
 const MiB = 1024 * 1024;
@@ -57,15 +57,6 @@ async function round(seconds: number, batch: number): Promise<Round> {
     await engine.stop(60_000);
     engine.cleanup();
   }
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {
