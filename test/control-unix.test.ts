@@ -8,7 +8,7 @@ import type { EngineStatusMessage } from '../src/common/control-proto';
 import { startEngine } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
 import { countIds } from './helpers/output';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
 const AS_USER = join(__dirname, 'fixtures', 'control-as-user.js');
 const NOBODY = 65534;
@@ -69,10 +69,7 @@ test('gs-ctl zone red pins the zone: the next requests go to the vault, and zone
   t.like(JSON.parse(red.stdout), { zone: 'red', mode: 'red' });
   await engine.waitForLog((l) => l.msg === 'zone changed' && l.zone === 'red');
 
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < 100; i++) sender.emit(`pinned-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 100, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'pinned', 100), { delivered: 100, failed: 0 });
   const metrics = await fetch(`http://127.0.0.1:${engine.metricsPort}/metrics`).then((r) => r.text());
   t.regex(metrics, /^gophership_ingest_routed_requests_total\{ring="red"\} [1-9]/m, 'the requests took the red ring');
   t.regex(metrics, /^gophership_zone 2$/m);
@@ -122,10 +119,7 @@ test('gs-ctl drain flushes the rings, reports, and the engine exits 0 with every
   const engine = await startEngine();
   t.teardown(() => engine.cleanup());
   const total = 3000;
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < total; i++) sender.emit(`dr-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'dr', total), { delivered: total, failed: 0 });
 
   const exited = once(engine.process, 'exit');
   const run = await gsCtl('drain', '--config', engine.configPath, '--json');

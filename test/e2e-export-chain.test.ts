@@ -1,7 +1,7 @@
 import test from 'ava';
 import { countIds } from './helpers/output';
 import { startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 import { readFileSync } from 'node:fs';
 
 const K8S_ENV = {
@@ -24,10 +24,7 @@ test('sidecar -> gateway -> file: 20,000 SDK records arrive once each, with the 
   t.teardown(() => sidecar.cleanup());
 
   const total = 20_000;
-  const sender = sdkSender(`http://127.0.0.1:${sidecar.grpcPort}`);
-  for (let i = 0; i < total; i++) sender.emit(`c-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${sidecar.grpcPort}`, 'c', total), { delivered: total, failed: 0 });
   // The sidecar stops only once the gateway acknowledged everything; the gateway then drains to its file.
   t.is(await sidecar.stop(), 0);
   t.is(await gateway.stop(), 0);

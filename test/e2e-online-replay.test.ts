@@ -4,14 +4,11 @@ import type { EngineStatusMessage } from '../src/common/control-proto';
 import { countIds, countVaultIds } from './helpers/output';
 import { startEngine, type Engine } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 
 /** Each exported batch (of batchSize records) is one request, so one vault record. */
 async function vaultSome(engine: Engine, prefix: string, total: number, batchSize?: number): Promise<void> {
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`, batchSize);
-  for (let i = 0; i < total; i++) sender.emit(`${prefix}-${i}`);
-  const sent = await sender.flush();
-  await sender.shutdown();
+  const sent = await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, prefix, total, { batchSize });
   if (sent.delivered !== total) throw new Error(`only ${sent.delivered} of ${total} delivered`);
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countIds } from './helpers/output';
 import { startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const identity = (b: Buffer): Buffer => b;
@@ -20,10 +20,7 @@ test('a request that cannot be decoded goes to the dead-letter file and stalls n
   });
   client.close();
 
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < 1000; i++) sender.emit(`after-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 1000, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'after', 1000), { delivered: 1000, failed: 0 });
   const warned = await engine.waitForLog((l) => l.msg === 'poison request moved to the dead-letter file');
   t.is(warned.deadLettered, 1);
   t.is(await engine.stop(), 0);

@@ -4,7 +4,7 @@ import { countIds, countVaultIds } from './helpers/output';
 import { listSegments } from '../src/vault/vault-dir';
 import { startEngine } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
 const RED = { zones: { force: 'red' }, vault: { segment_bytes: 4 * 1024 * 1024 } };
 
@@ -21,10 +21,7 @@ test('forced Red: 100,000 SDK records land in the vault, verify clean, and repla
   const engine = await startEngine(RED);
   t.teardown(() => engine.cleanup());
   const total = 100_000;
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < total; i++) sender.emit(`red-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'red', total), { delivered: total, failed: 0 });
   t.is(await engine.stop(), 0);
   t.is(countIds(engine.outputPath).size, 0, 'nothing took the green path');
   const vaultDir = join(engine.dir, 'vault');

@@ -1,15 +1,12 @@
 import test from 'ava';
 import { countIds } from './helpers/output';
 import { startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 
 test('SIGINT stops accepting, empties the rings into the output and exits 0', async (t) => {
   const engine = await startEngine();
   t.teardown(() => engine.cleanup());
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < 5000; i++) sender.emit(`int-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 5000, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'int', 5000), { delivered: 5000, failed: 0 });
   t.is(await engine.stop('SIGINT'), 0);
   t.is(countIds(engine.outputPath).size, 5000);
   const order = engine.logs.filter((l) => l.msg === 'stopping: draining ingest workers' || l.msg === 'stopping: exporters and the vault empty the rings').map((l) => l.msg);
@@ -22,10 +19,7 @@ test('the whole process tree SIGKILLed loses nothing acknowledged: the next star
   const exporter = await first.childPid('export-0');
   // A stopped exporter leaves every acknowledged record in the rings when the tree dies.
   process.kill(exporter, 'SIGSTOP');
-  const sender = sdkSender(`http://127.0.0.1:${first.grpcPort}`);
-  for (let i = 0; i < 3000; i++) sender.emit(`tree-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 3000, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${first.grpcPort}`, 'tree', 3000), { delivered: 3000, failed: 0 });
   const pids = [first.process.pid!, exporter, await first.childPid('ingest-0'), await first.childPid('ingest-1'), await first.childPid('vault-0')];
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   t.is(await first.stop(), null, 'the supervisor died by SIGKILL');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ExportLogsServiceResponse } from '../src/common/otlp-proto';
 import { grpcDownstream, idsOf } from './helpers/downstream';
 import { scratchDir, startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
 /** A CA, a server certificate for localhost and a client certificate, made with openssl. */
 function makePki(dir: string): Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {
@@ -40,10 +40,7 @@ test('mTLS: with its client certificate the exporter delivers; without one the d
 
   const withCert = await startEngine({ exporters: [exporter({ cert_file: pki.clientCert, key_file: pki.clientKey })] });
   t.teardown(() => withCert.cleanup());
-  const sender = sdkSender(`http://127.0.0.1:${withCert.grpcPort}`);
-  for (let i = 0; i < 20; i++) sender.emit(`tls-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 20, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${withCert.grpcPort}`, 'tls', 20), { delivered: 20, failed: 0 });
   await downstream.arrived(1);
   t.is(await withCert.stop(), 0);
   t.deepEqual(idsOf(downstream.arrivals).sort(), Array.from({ length: 20 }, (_, i) => `tls-${i}`).sort());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExportLogsServiceResponse, encodeRetryableStatus } from '../src/common/otlp-proto';
 import { grpcDownstream, idsOf } from './helpers/downstream';
 import { startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
 const OK = { response: Buffer.from(ExportLogsServiceResponse.encode({}).finish()) };
 const UNAVAILABLE = 14;
@@ -55,11 +55,8 @@ test('requests are merged up to batch.max_bytes and cut below max_message_bytes,
   const engine = await startEngine({ exporters: [exporter(downstream.port, { max_message_bytes: limit, batch: { delay_ms: 100, max_bytes: 12 * 1024 } })] });
   t.teardown(() => engine.cleanup());
 
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`, 500);
   const total = 5000;
-  for (let i = 0; i < total; i++) sender.emit(`m-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'm', total, { batchSize: 500 }), { delivered: total, failed: 0 });
   t.is(await engine.stop(), 0);
   for (const arrival of downstream.arrivals) t.true(arrival.raw.length <= limit, `a request of ${arrival.raw.length} bytes`);
   const ids = idsOf(downstream.arrivals);

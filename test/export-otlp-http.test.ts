@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ExportLogsServiceResponse, Status } from '../src/common/otlp-proto';
 import { httpDownstream, idsOf, resourceAttributes } from './helpers/downstream';
 import { startEngine } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
 const exporter = (port: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   type: 'otlp_http',
@@ -26,10 +26,7 @@ test('a 503 with Retry-After: 2 is retried after two seconds, then delivered onc
   const engine = await startEngine({ exporters: [exporter(downstream.port, { compression: 'gzip' })], enrich: { attributes: { 'deployment.environment': 'test' } } });
   t.teardown(() => engine.cleanup());
 
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < 100; i++) sender.emit(`h-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 100, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'h', 100), { delivered: 100, failed: 0 });
 
   const [refused, accepted] = await downstream.arrived(2);
   const waited = accepted.atMs - refused.atMs;
@@ -90,10 +87,7 @@ test('encoding: json posts OTLP/JSON with its content type, and reads a JSON par
   const engine = await startEngine({ exporters: [exporter(downstream.port, { encoding: 'json', endpoint: `http://127.0.0.1:${downstream.port}/custom/path` })] });
   t.teardown(() => engine.cleanup());
 
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < 5; i++) sender.emit(`j-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 5, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'j', 5), { delivered: 5, failed: 0 });
   const [arrival] = await downstream.arrived(1);
   t.like(await engine.waitForLog((l) => l.msg === 'downstream accepted a request in part'), { rejectedLogRecords: 2, message: 'two dropped' });
   t.is(await engine.stop(), 0);

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { freePort } from '../bench/child-io';
 import { GOPHERSHIP, scratchDir } from './helpers/engine';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 
 // startEngine hands the engine's stdout to the test runner; this test needs to read it.
 test('the stdout exporter writes each request as one OTLP/JSON line on the engine\'s standard output', async (t) => {
@@ -31,10 +31,7 @@ test('the stdout exporter writes each request as one OTLP/JSON line on the engin
     engine.once('exit', (code) => reject(new Error(`engine exited with ${code} before it was ready`)));
   });
 
-  const sender = sdkSender(`http://127.0.0.1:${port}`);
-  for (let i = 0; i < 10; i++) sender.emit(`s-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: 10, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${port}`, 's', 10), { delivered: 10, failed: 0 });
   engine.kill('SIGTERM');
   const [code] = await once(engine, 'exit');
   t.is(code, 0);

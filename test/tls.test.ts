@@ -10,7 +10,7 @@ import { freePort } from '../bench/child-io';
 import { makePki, type TestPki } from './helpers/certs';
 import { scratchDir, startEngine, type Engine } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
-import { sdkSender } from './helpers/otel-sdk';
+import { sdkSender, sendRecords } from './helpers/otel-sdk';
 import { tlsProbe } from './helpers/tls-probe';
 
 const test = anyTest as TestFn<{ pki: TestPki; engine: Engine; controlPort: number }>;
@@ -35,11 +35,8 @@ test.after.always(async (t) => {
 test('ingest: the OpenTelemetry SDK exporter with mTLS credentials delivers records', async (t) => {
   const { pki, engine } = t.context;
   const creds = grpc.credentials.createSsl(readFileSync(pki.ca), readFileSync(pki.client.key), readFileSync(pki.client.cert));
-  const sender = sdkSender(`https://localhost:${engine.grpcPort}`, 100, creds);
-  for (let i = 0; i < 300; i++) sender.emit(`tls-${i}`);
   // Delivered means acknowledged by ingest: the bytes are in a ring (the engine's guarantee).
-  t.deepEqual(await sender.flush(), { delivered: 300, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`https://localhost:${engine.grpcPort}`, 'tls', 300, { batchSize: 100, credentials: creds }), { delivered: 300, failed: 0 });
 });
 
 test('ingest: a client certificate from the configured CA is accepted', async (t) => {

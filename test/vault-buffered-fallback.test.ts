@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { startEngine, scratchDir } from './helpers/engine';
 import { gsCtl } from './helpers/gs-ctl';
 import { countVaultIds } from './helpers/output';
-import { sdkSender } from './helpers/otel-sdk';
+import { sendRecords } from './helpers/otel-sdk';
 
 /** ramfs refuses O_DIRECT (EINVAL), as some FUSE and network filesystems do; only root can mount it. */
 function mountRamfs(): string | undefined {
@@ -32,10 +32,7 @@ test('a vault on a filesystem that refuses O_DIRECT says so once, writes buffere
   const engine = await startEngine({ zones: { force: 'red' }, vault: { dir: vaultDir, segment_bytes: 1024 * 1024 } });
   t.teardown(() => engine.cleanup());
   const total = 20_000;
-  const sender = sdkSender(`http://127.0.0.1:${engine.grpcPort}`);
-  for (let i = 0; i < total; i++) sender.emit(`ramfs-${i}`);
-  t.deepEqual(await sender.flush(), { delivered: total, failed: 0 });
-  await sender.shutdown();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'ramfs', total), { delivered: total, failed: 0 });
   t.is(await engine.stop(), 0);
 
   const refusals = engine.logs.filter((l) => l.msg.startsWith('the filesystem refuses O_DIRECT'));

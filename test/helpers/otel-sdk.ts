@@ -72,3 +72,15 @@ export function sdkSenderWith(exporter: LogRecordExporter, batchSize = 1000): Sd
     shutdown: () => provider.shutdown(),
   };
 }
+
+/**
+ * Sends `total` records with test.ids `${prefix}-0` to `${prefix}-${total - 1}`, flushes, and
+ * shuts the sender down; resolves with what the exporter reported at the flush.
+ */
+export async function sendRecords(url: string, prefix: string, total: number, options: { batchSize?: number; credentials?: grpc.ChannelCredentials } = {}): Promise<SendResult> {
+  const sender = sdkSender(url, options.batchSize, options.credentials);
+  for (let i = 0; i < total; i++) sender.emit(`${prefix}-${i}`);
+  const result = await sender.flush();
+  await sender.shutdown();
+  return result;
+}
