@@ -1,23 +1,15 @@
 /**
  * An ingest worker's series. Ingest never parses, so it counts requests and bytes, not log
  * records (the exporters count those). Everything here mirrors plain numbers that the
- * request path bumps (OtlpGrpcCounters, CountingRingWriter): a scrape copies them.
+ * request path bumps (ProtocolCounters, CountingRingWriter): a scrape copies them.
  */
 import { mirroredCounter, mirroredGauge } from '../common/mirrored-metrics';
 import type { RecordKind } from '../common/record-kind';
 import { RingWriter, type Ring } from '../common/ring';
 import type { RingColor } from '../common/ring-layout';
 import type { LinesCounters } from './lines-server';
-import { CAPACITY_MESSAGES, type CapacityRefusal } from './receiver';
+import { CAPACITY_MESSAGES, type CapacityRefusal, type ProtocolCounters } from './receiver';
 
-/** What every ingest protocol's server counts; OtlpGrpcCounters is one. */
-export interface ProtocolCounters {
-  acceptedRequests: number;
-  acceptedBytes: number;
-  /** Refusals by reason, camelCase (`ringFull` becomes the label `ring_full`). */
-  refused: Readonly<Record<string, number>>;
-  cancelled: number;
-}
 
 
 /** How often a worker looks whether it refused for capacity: the resolution of "refusing". */

@@ -28,7 +28,7 @@ import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
 import { InflightBudget } from './inflight-budget';
 import { listenOn } from '../common/listen-on';
-import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type Receiver } from './receiver';
+import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 
 export const EXPORT_LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -50,26 +50,11 @@ export interface OtlpGrpcServerOptions {
   log?: Logger;
 }
 
-/** Plain numbers, read by the metrics endpoint; they only ever grow. */
-export interface OtlpGrpcCounters {
-  acceptedRequests: number;
-  /** Message bytes as received (compressed when the client compressed). */
-  acceptedBytes: number;
-  refused: {
-    ringFull: number;
-    /** The worker already held ingest.max_inflight_bytes of incomplete requests. */
-    overloaded: number;
-    tooLarge: number;
-    malformed: number;
-    /** Wrong path or an unsupported grpc-encoding. */
-    unimplemented: number;
-    /** Not a gRPC request at all: wrong method or content-type. */
-    notGrpc: number;
-    deadlineExceeded: number;
-  };
-  /** Streams that ended before an answer: client RST, disconnect, or close() past its grace. */
-  cancelled: number;
-}
+/**
+ * Besides the capacity refusals: `unimplemented`, a wrong path or an unsupported
+ * grpc-encoding; `notGrpc`, not a gRPC request at all (wrong method or content-type).
+ */
+export type OtlpGrpcCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'unimplemented' | 'notGrpc' | 'deadlineExceeded'>;
 
 export type OtlpGrpcServer = Receiver<OtlpGrpcCounters>;
 

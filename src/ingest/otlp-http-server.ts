@@ -19,7 +19,7 @@ import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { guardTlsServer } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { listenOn } from '../common/listen-on';
-import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type Receiver } from './receiver';
+import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
 import { CONTENT_TYPE, OK_BODY, encodeStatus, type BodyEncoding } from './otlp-http-status';
 
@@ -38,22 +38,7 @@ export interface OtlpHttpServerOptions {
   log?: Logger;
 }
 
-export interface OtlpHttpCounters {
-  acceptedRequests: number;
-  /** Body bytes as received (compressed when the client compressed). */
-  acceptedBytes: number;
-  refused: {
-    ringFull: number;
-    overloaded: number;
-    tooLarge: number;
-    malformed: number;
-    notFound: number;
-    methodNotAllowed: number;
-    unsupportedMediaType: number;
-  };
-  /** Requests whose client went away before the answer. */
-  cancelled: number;
-}
+export type OtlpHttpCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'notFound' | 'methodNotAllowed' | 'unsupportedMediaType'>;
 
 export type OtlpHttpServer = Receiver<OtlpHttpCounters>;
 

@@ -21,6 +21,19 @@ export function isCapacityRefusal(reason: string): reason is CapacityRefusal {
   return reason in CAPACITY_MESSAGES;
 }
 
+/**
+ * What every receiver counts: plain numbers the request path bumps and a scrape copies (they
+ * only ever grow). Refusals are by reason, camelCase (`ringFull` becomes the label `ring_full`).
+ */
+export interface ProtocolCounters<Reason extends string = string> {
+  acceptedRequests: number;
+  /** Message or body bytes as received (compressed when the client compressed). */
+  acceptedBytes: number;
+  refused: Record<Reason, number>;
+  /** Requests that ended before an answer: the client reset or went away, or close() passed its grace. */
+  cancelled: number;
+}
+
 export interface Receiver<Counters> {
   /** Plain numbers, read by the metrics endpoint; they only ever grow. */
   readonly counters: Counters;
