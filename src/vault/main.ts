@@ -144,7 +144,7 @@ runChild(async ({ config }, log) => {
     sendReplay('running', nothingYet());
     replaying = replay()
       .catch((err: unknown) => {
-        // Stopped while paused in a Red zone: that batch was not handed over, nothing failed.
+        // Stopped by the abort in the middle of a batch: it stays unreplayed for next time, nothing failed.
         if (stopReplay.signal.aborted) {
           log.info('replay stopped; the cursor keeps what was exported');
           sendReplay('stopped', nothingYet());

@@ -3,11 +3,11 @@
  * to the replay ring, which exporter 0 drains through the same export path as live traffic.
  * A batch counts as replayed (and the cursor moves past it) only once exporter 0 has
  * committed the replay ring past its last record, i.e. exported it; the next batches are
- * read and handed over meanwhile, so that the exporter never waits for the disk. A full replay ring (the
- * exporter is slower) makes the replay wait: the rate is whatever export sustains, at most
- * vault.replay_records_per_second.
+ * read and handed over meanwhile, so that the exporter never waits for the disk. A full
+ * replay ring (the exporter is slower) makes the replay wait: the rate is whatever export
+ * sustains, at most vault.replay_records_per_second, a tenth of it in Yellow, and nothing in
+ * Red (the replay's pace, which its token bucket applies).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommitWaiter } from '../common/commit-waiter';
 import { ReplayRecordTooLargeError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -17,8 +17,6 @@ import { replayVault, type ReplayProgress, type ReplaySummary } from './replayer
 
 /** Progress lines in the log during a long replay. */
 const PROGRESS_EVERY_MS = 1000;
-/** While the zone is Red, how often to look again. */
-const PAUSE_RECHECK_MS = 50;
 /** In Yellow, replay runs at this share of its rate: it yields to live traffic but never stalls. */
 const YELLOW_SHARE = 0.1;
 
@@ -43,20 +41,23 @@ export interface OnlineReplayOptions {
 
 export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummary> {
   let lastLog = 0;
+  let paused = false;
+  const pace = (): number => {
+    const zone = o.zone();
+    if ((zone === 'red') !== paused) {
+      paused = !paused;
+      o.log.info(paused ? 'replay paused: the zone is Red' : 'replay resumed', { zone });
+    }
+    return zone === 'red' ? 0 : zone === 'yellow' ? YELLOW_SHARE : 1;
+  };
   return replayVault({
     dir: o.dir,
     recordsPerSecond: o.recordsPerSecond,
+    pace,
     beforeSeq: o.beforeSeq,
     signal: o.signal,
     onSegmentDeleted: o.onSegmentDeleted,
     handle: async ({ records }) => {
-      if (o.zone() === 'red') {
-        o.log.info('replay paused: the zone is Red');
-        // Aborted (shutdown) while paused: the throw keeps this batch unreplayed for next time.
-        while (o.zone() === 'red') await sleep(PAUSE_RECHECK_MS, undefined, { signal: o.signal });
-        o.log.info('replay resumed', { zone: o.zone() });
-      }
-      const started = performance.now();
       for (const r of records) {
         // A ring kept from a run with smaller rings can be too small for an old record;
         // waiting for room would then wait forever.
@@ -68,12 +69,6 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
           await o.committed.wait((o.ring.head() + 1) >>> 0);
         }
       }
-      if (o.zone() === 'yellow') {
-        const due = (records.length * 1000) / (o.recordsPerSecond * YELLOW_SHARE) - (performance.now() - started);
-        // The batch is handed over: an abort here must not undo that by throwing.
-        if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => undefined);
-      }
-      // Made last, so that the replay has its handlers on it from the start.
       return { delivered: o.committed.wait(o.writer.published) };
     },
     onProgress: (p) => {

@@ -34,6 +34,8 @@ const BATCH_MAX_BYTES = 8 * 1024 * 1024;
  * replay ring) bounds the bytes, this bounds how far the cursor may lag.
  */
 const MAX_UNDELIVERED = 4;
+/** While paused, how often to look whether the pace allows going on again. */
+const PAUSE_RECHECK_MS = 50;
 
 export interface ReplayBatch {
   /** The segment file the records come from: a batch never spans two. */
@@ -91,6 +93,11 @@ export interface ReplayOptions {
   readonly handle: ReplayHandler;
   /** Upper bound on the records handed out per second. */
   readonly recordsPerSecond: number;
+  /**
+   * The share of that rate allowed now, asked as the replay goes: 1 (the default), a fraction
+   * to slow it, 0 to pause it until the share is above 0 again.
+   */
+  readonly pace?: () => number;
   /** Called after every batch, once the cursor is saved. */
   readonly onProgress?: (progress: ReplayProgress) => void;
   /** Records in the vault as the replay starts (recoverVault's count): only for the ETA. */
@@ -131,7 +138,7 @@ class Replay {
   constructor(options: ReplayOptions) {
     this.options = options;
     this.batchRecords = Math.max(1, Math.min(BATCH_MAX_RECORDS, Math.floor(options.recordsPerSecond)));
-    this.bucket = new TokenBucket(options.recordsPerSecond, this.batchRecords);
+    this.bucket = new TokenBucket(options.recordsPerSecond, this.batchRecords, options.pace ?? (() => 1));
   }
 
   async run(): Promise<ReplaySummary> {
@@ -268,8 +275,9 @@ class Replay {
 
 /**
  * Starts empty, so that even a short replay stays under the rate, and holds at most one
- * batch, so that time spent exporting does not buy a burst afterwards. A take that overdraws
- * by a timer's imprecision leaves a debt the next take waits for.
+ * batch, so that time spent exporting does not buy a burst afterwards. Fills at the rate
+ * times the pace of the moment; at pace 0 it looks again every PAUSE_RECHECK_MS (nothing
+ * signals a change of zone).
  */
 class TokenBucket {
   private tokens = 0;
@@ -278,20 +286,19 @@ class TokenBucket {
   constructor(
     private readonly perSecond: number,
     private readonly capacity: number,
+    private readonly pace: () => number,
   ) {}
 
   /** Waits until `n` tokens are there and takes them; false when `signal` fired meanwhile. */
   async take(n: number, signal: AbortSignal | undefined): Promise<boolean> {
-    this.refill();
-    const missing = n - this.tokens;
-    if (missing > 0) {
+    for (this.refill(); this.tokens < n; this.refill()) {
+      const rate = this.perSecond * this.pace();
       try {
-        await sleep(Math.ceil((missing * 1000) / this.perSecond), undefined, { signal });
+        await sleep(rate === 0 ? PAUSE_RECHECK_MS : Math.ceil(((n - this.tokens) * 1000) / rate), undefined, { signal });
       } catch (err) {
         if (signal?.aborted) return false;
         throw err;
       }
-      this.refill();
     }
     this.tokens -= n;
     return true;
@@ -299,7 +306,7 @@ class TokenBucket {
 
   private refill(): void {
     const now = performance.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.perSecond * this.pace()) / 1000);
     this.last = now;
   }
 }
