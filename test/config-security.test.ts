@@ -24,7 +24,7 @@ test('a plaintext listener on a non-loopback address is refused, and the error s
 
 test('plaintext is fine on loopback and Unix sockets, or anywhere with insecure: true', (t) => {
   t.notThrows(() => validateConfig(grpc({ listen: ['127.0.0.2:4317', 'localhost:4317', '[::1]:4317', 'unix:/tmp/x.sock'] })));
-  t.is(validateConfig(grpc({ listen: ['0.0.0.0:4317'], insecure: true })).ingest.otlp_grpc.insecure, true);
+  t.deepEqual(validateConfig(grpc({ listen: ['0.0.0.0:4317'], insecure: true })).ingest.otlp_grpc.listen, [{ kind: 'tcp', host: '0.0.0.0', port: 4317 }]);
 });
 
 test('with tls the listener may face the network; TLS 1.3 and client certificates from the CA are the defaults', (t) => {

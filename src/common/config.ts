@@ -97,10 +97,8 @@ export interface Config {
       listen: ListenAddress[];
       max_concurrent_streams: number;
       window_bytes: number;
-      /** On the TCP listeners; null: plaintext. */
+      /** On the TCP listeners; null: plaintext (refused on a non-loopback address unless `insecure: true` in the file). */
       tls: TlsConfig | null;
-      /** Plaintext on a non-loopback address is refused unless this is set. */
-      insecure: boolean;
     };
     otlp_http: {
       listen: ListenAddress[];
@@ -224,12 +222,7 @@ export function validateConfig(raw: unknown): Config {
 
   const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc', 'otlp_http', 'lines']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
-  const listenRaw = grpcRaw.listen ?? ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`];
-  if (!Array.isArray(listenRaw)) throw bad('a list of "host:port" or "unix:PATH"', 'ingest.otlp_grpc.listen', listenRaw);
-  const listen = listenRaw.map((entry, i) => parseListen(entry, `ingest.otlp_grpc.listen[${i}]`));
-  const grpcTls = grpcRaw.tls === undefined || grpcRaw.tls === null ? null : parseTlsConfig(grpcRaw.tls, 'ingest.otlp_grpc.tls');
-  const grpcInsecure = bool(grpcRaw, 'insecure', 'ingest.otlp_grpc', false);
-  checkPlaintextListeners(listen, 'ingest.otlp_grpc', grpcTls !== null, grpcInsecure);
+  const grpcListener = listenerSection(grpcRaw, 'ingest.otlp_grpc', ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`]);
   const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'tls', 'insecure']);
   const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'tls', 'insecure']);
 
@@ -271,11 +264,9 @@ export function validateConfig(raw: unknown): Config {
       max_inflight_bytes: maxInflight,
       max_heap_mib: int(ingestRaw, 'max_heap_mib', 'ingest', 256, 16, 65536),
       otlp_grpc: {
-        listen,
+        ...grpcListener,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
         window_bytes: int(grpcRaw, 'window_bytes', 'ingest.otlp_grpc', 4 * MiB, 65535, 256 * MiB),
-        tls: grpcTls,
-        insecure: grpcInsecure,
       },
       otlp_http: {
         ...listenerSection(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
