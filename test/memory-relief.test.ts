@@ -1,9 +1,9 @@
 import test from 'ava';
 import { startEngine } from './helpers/engine';
 
-const RELIEF = 'memory-Red: collected garbage and returned free heap to the kernel';
+const RELIEF = 'memory short: collected garbage and returned free heap to the kernel';
 
-test('in a memory-Red zone every child collects its garbage and returns free heap to the kernel', async (t) => {
+test('in a zone made Red by memory every child collects its garbage and returns free heap to the kernel', async (t) => {
   // Thresholds below what the host already uses: the monitor finds memory short at once.
   const engine = await startEngine({ zones: { yellow: 0.01, red: 0.01, recover: 0.01 } });
   t.teardown(() => engine.cleanup());

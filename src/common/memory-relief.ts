@@ -1,10 +1,12 @@
 /**
- * While the zone is Red because of memory (or PSI), every child gives back what it holds but
- * does not use: a full garbage collection, then glibc's free lists returned to the kernel.
- * Otherwise the heaps and malloc arenas a spike grew stay at their peak after it, and an
- * engine sized close to its limit sits in Red with nothing left to shed: exporters holding,
- * replay paused, nothing delivered (`npm run bench:spike` at full size did that before).
- * Repeated while Red lasts, since what one collection frees the next requests may take.
+ * While the zone is Yellow or Red because of memory (or PSI), every child gives back what it
+ * holds but does not use: a full garbage collection, then glibc's free lists returned to the
+ * kernel. Otherwise the heaps and malloc arenas a spike grew stay at their peak after it, and
+ * an engine sized close to its limit sits in Red with nothing left to shed: exporters
+ * holding, replay paused, nothing delivered (`npm run bench:spike` at full size did that
+ * before), or in Yellow above `zones.recover`, replaying at a tenth of its rate (the suite's
+ * e2e-spike, once). Repeated while it lasts, since what one collection frees the next
+ * requests may take.
  */
 import type { Logger } from './log';
 import { trimMalloc } from './native';
@@ -19,7 +21,7 @@ export function startMemoryRelief(cell: ZoneCell, log: Logger): () => void {
   let lastMs = -Infinity;
   let inEpisode = false;
   const timer = setInterval(() => {
-    if (!cell.memoryRed()) {
+    if (!cell.memoryShort()) {
       inEpisode = false;
       return;
     }
@@ -31,7 +33,7 @@ export function startMemoryRelief(cell: ZoneCell, log: Logger): () => void {
     trimMalloc();
     const fields = { rssBeforeMiB: +(before / MiB).toFixed(1), rssAfterMiB: +(process.memoryUsage.rss() / MiB).toFixed(1) };
     if (inEpisode) log.debug('memory relief', fields);
-    else log.info('memory-Red: collected garbage and returned free heap to the kernel', fields);
+    else log.info('memory short: collected garbage and returned free heap to the kernel', fields);
     inEpisode = true;
   }, CHECK_MS).unref();
   return () => clearInterval(timer);

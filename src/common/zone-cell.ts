@@ -66,7 +66,12 @@ export class ZoneCell {
 
   /** Red because memory (or PSI) is short: what holds memory should give it back, not take more. */
   memoryRed(): boolean {
-    return this.isRed() && (this.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
+    return this.isRed() && this.memoryShort();
+  }
+
+  /** Yellow or Red with memory (or PSI) among the causes. */
+  memoryShort(): boolean {
+    return this.level() !== 0 && (this.causes() & (ZoneCause.Memory | ZoneCause.Psi)) !== 0;
   }
 
   sequence(): number {
