@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { statValue } from '../src/supervisor/stat-file';
+import { statValue } from '../src/common/stat-file';
 import { sdkSender } from '../test/helpers/otel-sdk';
 import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';

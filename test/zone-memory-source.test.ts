@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOST_PATHS, detectMemorySource, type HostPaths } from '../src/supervisor/memory-source';
+import { HOST_PATHS, detectMemorySource, type HostPaths } from '../src/common/memory-source';
 import { parsePsi } from '../src/supervisor/psi';
 
 const MiB = 1024 * 1024;

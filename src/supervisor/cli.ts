@@ -4,6 +4,7 @@
  */
 import { Builtins, Cli, Command, Option, UsageError } from 'clipanion';
 import { loadConfig } from '../common/config';
+import { formatPlan } from './plan-table';
 import { GopherShipError } from '../common/errors';
 import { createLogger, setLogLevel } from '../common/log';
 import { Supervisor } from './supervisor';
@@ -65,14 +66,25 @@ class CheckConfigCommand extends Command {
   static override paths = [['check-config']];
   static override usage = Command.Usage({
     description: 'Validate a configuration file and print the resolved configuration as JSON.',
-    examples: [['Check a file before deploying it', '$0 check-config --config gophership.yaml']],
+    details: `
+      The memory plan is made here as \`run\` makes it, for the memory limit this command runs
+      under (or memory.limit_bytes, or GOPHERSHIP_MEMORY_LIMIT): run it where the engine runs.
+      \`--plan\` prints the plan as a table instead: each size and where it came from, and the
+      worst case by part against the budget.
+    `,
+    examples: [
+      ['Check a file before deploying it', '$0 check-config --config gophership.yaml'],
+      ['The memory plan for a 256 MiB container', 'GOPHERSHIP_MEMORY_LIMIT=256Mi $0 check-config --plan'],
+    ],
   });
 
   config = Option.String('--config,-c', { description: 'YAML configuration file' });
+  plan = Option.Boolean('--plan', false, { description: 'Print the memory plan as a table instead of the configuration' });
 
   async execute(): Promise<number> {
     try {
-      this.context.stdout.write(`${JSON.stringify(loadConfig(this.config), null, 2)}\n`);
+      const config = loadConfig(this.config);
+      this.context.stdout.write(this.plan ? formatPlan(config.memory.plan) : `${JSON.stringify(config, null, 2)}\n`);
       return 0;
     } catch (err) {
       if (err instanceof GopherShipError) throw new UsageError(`${err.code}: ${err.message}`);

@@ -30,7 +30,7 @@ export function setUpRings(config: Config, log: Logger): void {
       makeBells(path);
     }
   }
-  openRing(replayRingPath(config.rings.dir), config.rings.green_bytes);
+  openRing(replayRingPath(config.rings.dir), config.rings.replay_bytes);
   makeBells(replayRingPath(config.rings.dir));
 }
 

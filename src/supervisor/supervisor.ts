@@ -21,7 +21,7 @@ import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 import { probeIngestPorts } from './listen-probe';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
-import { detectMemorySource } from './memory-source';
+import { detectMemorySource } from '../common/memory-source';
 import { RingHeaders } from './ring-headers';
 import { ZoneMonitor } from './zone-monitor';
 
@@ -56,6 +56,15 @@ export class Supervisor implements ControlledEngine {
     makeDirs(config.data_dir, 0o700);
     warnIfWritableByOthers(config.data_dir, log);
     this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
+    const plan = config.memory.plan;
+    log.info('memory plan', {
+      limitBytes: plan.limit_bytes,
+      limitSource: plan.limit_source,
+      budgetBytes: plan.budget_bytes,
+      planBytes: plan.total_bytes,
+      parts: plan.parts,
+      sizes: Object.fromEntries(Object.entries(plan.sizes).map(([key, s]) => [key, `${s.value} (${s.source})`])),
+    });
     setUpRings(config, log);
     const rings = new RingHeaders(config.rings.dir);
     this.ringHeaders = rings;
