@@ -39,7 +39,7 @@ test('no file at all gives the embedded defaults', (t) => {
 });
 
 test('a ring too small for the largest message is refused with the fix in the message', (t) => {
-  t.throws(() => validateConfig({ rings: { green_bytes: 1024 * 1024 } }), { message: /must be at least twice ingest\.max_message_bytes/ });
+  t.throws(() => validateConfig({ ingest: { max_message_bytes: 16 * 1024 * 1024 }, rings: { green_bytes: 1024 * 1024 } }), { message: /must be at least twice ingest\.max_message_bytes/ });
 });
 
 test('listen addresses accept host:port, [v6]:port and unix:PATH and nothing else', (t) => {

@@ -11,10 +11,12 @@ import { parse } from 'yaml';
 import { ConfigError, describe } from './errors';
 import { DECODED_BATCH_BYTES, DEFAULT_PLAN_FRACTION, exportBatchBytesFor, exporterMallocKeepBytes, LINES_RECORD_SLACK_BYTES, planMemory, RECORD_FRAMING_BYTES, type MemoryPlan, type PlanInput } from './memory-plan';
 import { detectMemorySource } from './memory-source';
+import { formatListen, type ListenAddress } from './listen-address';
 import { parseTlsConfig, type TlsConfig } from './tls-config';
 import { ZONE_MODES, type ZoneMode } from './zone-cell';
 
-export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+// Children need addresses but not the file's parser (yaml) nor the plan's limit detection.
+export { formatListen, type ListenAddress } from './listen-address';
 
 export interface FileExporterConfig {
   type: 'file';
@@ -639,9 +641,6 @@ function parseListen(entry: unknown, path: string): ListenAddress {
   return { kind: 'tcp', host: m[1] ?? m[2], port };
 }
 
-export function formatListen(addr: ListenAddress): string {
-  return addr.kind === 'unix' ? `unix:${addr.path}` : addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
-}
 
 function bad(expected: string, path: string, actual: unknown): ConfigError {
   return new ConfigError(`Expected ${expected} for ${path} but received ${describe(actual)}`);

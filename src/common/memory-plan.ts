@@ -212,35 +212,41 @@ function assemble(input: PlanInput, s: PlannedSizes, budget: number, exportBuffe
 }
 
 /**
- * The refusal names what the file set (the operator's levers) and, where nothing set by
- * hand is to blame, the smallest limit this layout can honour.
+ * The refusal names what the file set (the operator's levers) and the smallest limit at
+ * which this configuration fits.
  */
 function overBudget(input: PlanInput, plan: MemoryPlan, exportBuffers: ExportBuffersOf): ConfigError {
   const explicitKeys = Object.entries(plan.sizes).filter(([, s]) => s.source === 'explicit').map(([k]) => k);
-  const minimal = { ...input, ...minimalExplicit(input) };
-  const minimalSizes = derive(minimal, MIN_RING_BYTES);
-  const floor = assemble(minimal, minimalSizes, Infinity, exportBuffers(minimalSizes));
-  const minimumLimit = Math.ceil(floor.total_bytes / input.fraction / MiB);
+  const minimum = smallestLimitMib(input, exportBuffers);
   const breakdown = Object.entries(plan.parts).map(([part, bytes]) => `${part} ${mib(bytes)}`).join(', ');
+  const atLeast = minimum === undefined ? 'no memory limit fits it' : `it needs a memory limit of at least ${minimum} MiB`;
   const levers = explicitKeys.length > 0
-    ? `lower ${explicitKeys.join(', ')} (set in the configuration) or raise the limit`
-    : `this layout (${plan.sizes['ingest.workers'].value} ingest worker(s), ${input.exportProcesses} exporter process(es)) needs a memory limit of at least ${minimumLimit} MiB`;
+    ? `lower ${explicitKeys.join(', ')} (set in the configuration) or raise the limit (${atLeast})`
+    : `this layout (${plan.sizes['ingest.workers'].value} ingest worker(s), ${input.exportProcesses} exporter process(es)): ${atLeast}`;
   return new ConfigError(
     `the memory plan needs ${mib(plan.total_bytes)} (${breakdown}) but may use ${mib(plan.budget_bytes)}, ${input.fraction} of the ${mib(input.limitBytes)} memory limit (${input.limitSource}): ${levers}`,
   );
 }
 
-/** The smallest sizes the plan would pick for what the file left open, to state a minimum limit. */
-function minimalExplicit(input: PlanInput): Partial<PlanInput> {
-  const MIN = { workers: 1, ingestHeapMib: 16, exportHeapMib: 24, vaultHeapMib: 16, vaultWriteBytes: MIN_VAULT_WRITE_BYTES };
-  return {
-    workers: input.workers ?? MIN.workers,
-    ingestHeapMib: input.ingestHeapMib ?? MIN.ingestHeapMib,
-    exportHeapMib: input.exportHeapMib ?? MIN.exportHeapMib,
-    vaultHeapMib: input.vaultHeapMib ?? MIN.vaultHeapMib,
-    vaultWriteBytes: input.vaultWriteBytes ?? MIN.vaultWriteBytes,
-    maxInflightBytes: input.maxInflightBytes ?? MiB,
+/** The smallest limit, in MiB, at which the same configuration gets a plan (sizes only grow with the limit, so a bisection finds it). */
+function smallestLimitMib(input: PlanInput, exportBuffers: ExportBuffersOf): number | undefined {
+  const fits = (limitMib: number): boolean => {
+    try {
+      planMemory({ ...input, limitBytes: limitMib * MiB }, exportBuffers);
+      return true;
+    } catch {
+      return false;
+    }
   };
+  let lo = Math.floor(input.limitBytes / MiB);
+  let hi = 1024 * 1024;
+  if (!fits(hi)) return undefined;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 function mib(bytes: number): string {

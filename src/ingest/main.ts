@@ -4,7 +4,7 @@
  * rings: green to the exporters, red to the vault. It never parses a payload.
  */
 import { lookup } from 'node:dns/promises';
-import { formatListen, type ListenAddress } from '../common/config';
+import { formatListen, type ListenAddress } from '../common/listen-address';
 import { runChild } from '../common/child-runtime';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
