@@ -12,6 +12,7 @@ import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell
 import { GopherShipError, VaultFullError } from '../common/errors';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
+import { releaseIdleRings } from '../common/ring-release';
 import { RingDrain } from '../common/ring-drain';
 import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
@@ -87,6 +88,7 @@ runChild(async ({ config }, log) => {
   const replayBell = new DoorbellSender(doorbellPath(replayPath));
   const replayWriter = replayRing.writer(() => replayBell.ring());
   const replayCommitted = new CommitWaiter(replayRing, commitBellPath(replayPath));
+  const stopReleasing = releaseIdleRings(new Map([[replayPath, replayWriter]]), log);
   let replaying: Promise<void> | undefined;
   let stopReplay = new AbortController();
   // Every record above the cursor is waiting for a replay (seqs are consecutive).
@@ -181,6 +183,7 @@ runChild(async ({ config }, log) => {
       clearInterval(statsTimer);
       writer.close();
       replayCommitted.close();
+      stopReleasing();
       replayBell.close();
     },
   };
