@@ -9,7 +9,8 @@
  * answers 1 to a command line it cannot parse, so parsing is done here, ahead of it, to keep
  * 1 meaning "the work failed".
  */
-import { Builtins, Cli } from 'clipanion';
+import { Builtins } from 'clipanion';
+import { OperatorCli } from '../common/operator-cli';
 import { VERSION } from '../common/version';
 import { DrainCommand } from './drain-command';
 import { ReplayCommand } from './replay-command';
@@ -17,10 +18,25 @@ import { StatusCommand } from './status-command';
 import { ZoneCommand } from './zone-command';
 import { VaultLsCommand } from './vault-ls-command';
 import { VaultVerifyCommand } from './vault-verify-command';
+import { VaultCommand } from './vault-command';
 
 const EXIT_USAGE = 2;
 
-const cli = new Cli({ binaryLabel: 'GopherShip control', binaryName: 'gs-ctl', binaryVersion: VERSION });
+const cli = new OperatorCli(
+  { binaryLabel: 'GopherShip control', binaryName: 'gs-ctl', binaryVersion: VERSION },
+  {
+    '--addr': '<unix:path|host:port>',
+    '--socket': '<path>',
+    '--config': '<file>',
+    '--cert': '<file>',
+    '--key': '<file>',
+    '--ca': '<file>',
+    '--timeout': '<seconds>',
+    '--vault': '<dir>',
+    '--rate': '<records/s>',
+  },
+);
+cli.register(VaultCommand);
 cli.register(VaultLsCommand);
 cli.register(VaultVerifyCommand);
 cli.register(ReplayCommand);
