@@ -2,7 +2,8 @@
  * What `gophership` and `gs-ctl` share in front of clipanion: colours only when the output is
  * a terminal and NO_COLOR is not set (clipanion asks the tty prototype, so it colours pipes
  * and files too), and options that take a value shown with what the value is
- * (`--timeout <seconds>`) instead of clipanion's `--timeout #0`.
+ * (`--timeout <seconds>`) instead of clipanion's `--timeout #0`; and exit 2 for a command line
+ * that does not parse, where clipanion answers 1, so that 1 keeps meaning "invalid or failed".
  */
 import { Cli, type CliOptions, type Command } from 'clipanion';
 
@@ -10,6 +11,8 @@ import { Cli, type CliOptions, type Command } from 'clipanion';
 export function wantsColour(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && (process.env.NO_COLOR ?? '') === '';
 }
+
+const EXIT_USAGE = 2;
 
 export class OperatorCli extends Cli {
   /**
@@ -21,6 +24,27 @@ export class OperatorCli extends Cli {
     private readonly valueNames: Record<string, string>,
   ) {
     super({ ...options, enableColors: wantsColour(process.stdout) && wantsColour(process.stderr) });
+  }
+
+  /** Runs the command of `args` and sets the process's exit code from it. */
+  runMain(args: string[]): void {
+    let command: Command;
+    try {
+      command = this.process(args);
+    } catch (err) {
+      process.stderr.write(this.error(err));
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    this.run(command).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err: unknown) => {
+        process.stderr.write(`${this.binaryName}: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
   }
 
   protected override getUsageByIndex(n: number, opts?: { detailed?: boolean; inlineOptions?: boolean }): { usage: string; options: { definition: string; description: string; required: boolean }[] } {

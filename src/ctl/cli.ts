@@ -5,9 +5,7 @@
  * work on the vault directory.
  *
  * Exit codes are shared by every command: 0 success, 1 the work failed or found damage,
- * 2 usage error, 3 no engine reached, 4 refused by the engine (control-client.ts). Clipanion
- * answers 1 to a command line it cannot parse, so parsing is done here, ahead of it, to keep
- * 1 meaning "the work failed".
+ * 2 usage error, 3 no engine reached, 4 refused by the engine (control-client.ts).
  */
 import { Builtins } from 'clipanion';
 import { OperatorCli } from '../common/operator-cli';
@@ -20,7 +18,6 @@ import { VaultLsCommand } from './vault-ls-command';
 import { VaultVerifyCommand } from './vault-verify-command';
 import { VaultCommand } from './vault-command';
 
-const EXIT_USAGE = 2;
 
 const cli = new OperatorCli(
   { binaryLabel: 'GopherShip control', binaryName: 'gs-ctl', binaryVersion: VERSION },
@@ -46,23 +43,4 @@ cli.register(DrainCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 
-async function main(args: string[]): Promise<number> {
-  let command;
-  try {
-    command = cli.process(args);
-  } catch (err) {
-    process.stderr.write(cli.error(err));
-    return EXIT_USAGE;
-  }
-  return cli.run(command);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`gs-ctl: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+cli.runMain(process.argv.slice(2));

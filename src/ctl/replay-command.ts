@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../common/config';
 import { GopherShipError } from '../common/errors';
-import { createLogger, setLogLevel } from '../common/log';
+import { createLogger, setLogFormat, setLogLevel } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { ExportPipeline } from '../export/export-pipeline';
 import { EngineRunningError, PidFile } from '../common/pid-file';
@@ -88,6 +88,7 @@ export class ReplayCommand extends EngineCommand {
       return this.usageError(`--vault ${this.vault} is not a directory`);
     }
     setLogLevel(config.log_level);
+    setLogFormat(config.log_format);
     const progress = new ProgressPrinter(this.context.stdout, this.json);
     let summary: ReplaySummary;
     try {

@@ -99,21 +99,25 @@ export class Supervisor implements ControlledEngine {
       return;
     }
 
-    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
+    // `engine ready` means every child has said so once, the vault and exporters included:
+    // a record accepted then has its whole path up.
+    let pending = 1 + config.export.processes + config.ingest.workers;
+    let markReady!: () => void;
+    const allReady = new Promise<void>((resolve) => (markReady = resolve));
+    const onFirstReady = (): (() => void) => {
+      let first = true;
+      return () => {
+        if (first && --pending === 0) markReady();
+        first = false;
+      };
+    };
+    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map(), onFirstReady()));
     for (let i = 0; i < config.export.processes; i++) {
-      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
+      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map(), onFirstReady()));
     }
-    let pending = config.ingest.workers;
-    const allReady = new Promise<void>((resolve) => {
-      for (let i = 0; i < config.ingest.workers; i++) {
-        let first = true;
-        const slot = this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
-          if (first && --pending === 0) resolve();
-          first = false;
-        });
-        this.ingest.push(slot);
-      }
-    });
+    for (let i = 0; i < config.ingest.workers; i++) {
+      this.ingest.push(this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
+    }
     for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
     await allReady;
     log.info('engine ready', {
@@ -175,6 +179,8 @@ export class Supervisor implements ControlledEngine {
   }
 
   private async stopChildren(): Promise<void> {
+    // A start that failed before forking has nothing to drain, and must not say it drains.
+    if (this.children().length === 0) return;
     const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
