@@ -50,7 +50,7 @@ export class Supervisor implements ControlledEngine {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves when every ingest worker is listening. */
+  /** Resolves once the listeners are open and the children forked; `engine ready` is logged when they all are. */
   async start(): Promise<void> {
     const { config, log } = this;
     makeDirs(config.data_dir, 0o700);
@@ -100,14 +100,25 @@ export class Supervisor implements ControlledEngine {
     }
 
     // `engine ready` means every child has said so once, the vault and exporters included:
-    // a record accepted then has its whole path up.
+    // a record accepted then has its whole path up. A child that cannot start (it crash-loops,
+    // saying why) holds it back without holding back the start: ingest serves meanwhile.
     let pending = 1 + config.export.processes + config.ingest.workers;
-    let markReady!: () => void;
-    const allReady = new Promise<void>((resolve) => (markReady = resolve));
+    const ready = (): void => {
+      if (this.stopping !== undefined) return;
+      log.info('engine ready', {
+        otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
+        otlp_http: config.ingest.otlp_http.listen.map(formatListen),
+        lines: config.ingest.lines.listen.map(formatListen),
+        workers: config.ingest.workers,
+        exporters: config.export.processes,
+        data_dir: config.data_dir,
+        control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
+      });
+    };
     const onFirstReady = (): (() => void) => {
       let first = true;
       return () => {
-        if (first && --pending === 0) markReady();
+        if (first && --pending === 0) ready();
         first = false;
       };
     };
@@ -119,16 +130,6 @@ export class Supervisor implements ControlledEngine {
       this.ingest.push(this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
     }
     for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
-    await allReady;
-    log.info('engine ready', {
-      otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
-      otlp_http: config.ingest.otlp_http.listen.map(formatListen),
-      lines: config.ingest.lines.listen.map(formatListen),
-      workers: config.ingest.workers,
-      exporters: config.export.processes,
-      data_dir: config.data_dir,
-      control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
-    });
   }
 
   children(): readonly ChildSlot[] {
