@@ -6,7 +6,7 @@ const MiB = 1024 * 1024;
 
 const skip = cgroupMissing();
 
-(skip === undefined ? test : test.skip)('20x spike in a 256 MiB cgroup, on the defaults: nothing OOM-killed, usage under the limit, Red and back to Green, every acknowledged record delivered', async (t) => {
+(skip === undefined ? test : test.skip)(`20x spike in a 256 MiB cgroup, on the defaults: nothing OOM-killed, usage under the limit, Red and back to Green, every acknowledged record delivered${skip === undefined ? '' : ` (skipped: ${skip})`}`, async (t) => {
   t.timeout(170_000);
   const report = await runSpike({
     limitBytes: 256 * MiB,

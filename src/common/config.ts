@@ -99,6 +99,8 @@ export interface Config {
     plan: MemoryPlan;
   };
   log_level: 'debug' | 'info' | 'warn' | 'error';
+  /** Our own logs on stderr: `auto` is text on a terminal, JSON lines otherwise. */
+  log_format: 'auto' | 'json' | 'text';
   ingest: {
     workers: number;
     max_message_bytes: number;
@@ -232,9 +234,10 @@ export function loadConfig(path?: string): Config {
  * `memory.limit_bytes` in the file or GOPHERSHIP_MEMORY_LIMIT still wins over it.
  */
 export function validateConfig(raw: unknown, limit?: { bytes: number; source: string }): Config {
-  const root = section(raw, '', ['data_dir', 'memory', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics', 'control']);
+  const root = section(raw, '', ['data_dir', 'memory', 'log_level', 'log_format', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics', 'control']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
+  const logFormat = oneOf(root, 'log_format', '', ['auto', 'json', 'text'] as const, 'auto');
 
   const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc', 'otlp_http', 'lines']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
@@ -295,6 +298,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
     data_dir: dataDir,
     memory: { limit_bytes: memory.bytes, fraction: memory.fraction, plan },
     log_level: logLevel,
+    log_format: logFormat,
     ingest: {
       workers: size('ingest.workers'),
       max_message_bytes: maxMessage,

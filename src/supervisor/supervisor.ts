@@ -50,7 +50,7 @@ export class Supervisor implements ControlledEngine {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves when every ingest worker is listening. */
+  /** Resolves once the listeners are open and the children forked; `engine ready` is logged when they all are. */
   async start(): Promise<void> {
     const { config, log } = this;
     makeDirs(config.data_dir, 0o700);
@@ -99,32 +99,37 @@ export class Supervisor implements ControlledEngine {
       return;
     }
 
-    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
+    // `engine ready` means every child has said so once, the vault and exporters included:
+    // a record accepted then has its whole path up. A child that cannot start (it crash-loops,
+    // saying why) holds it back without holding back the start: ingest serves meanwhile.
+    let pending = 1 + config.export.processes + config.ingest.workers;
+    const ready = (): void => {
+      if (this.stopping !== undefined) return;
+      log.info('engine ready', {
+        otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
+        otlp_http: config.ingest.otlp_http.listen.map(formatListen),
+        lines: config.ingest.lines.listen.map(formatListen),
+        workers: config.ingest.workers,
+        exporters: config.export.processes,
+        data_dir: config.data_dir,
+        control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
+      });
+    };
+    const onFirstReady = (): (() => void) => {
+      let first = true;
+      return () => {
+        if (first && --pending === 0) ready();
+        first = false;
+      };
+    };
+    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map(), onFirstReady()));
     for (let i = 0; i < config.export.processes; i++) {
-      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
+      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map(), onFirstReady()));
     }
-    let pending = config.ingest.workers;
-    const allReady = new Promise<void>((resolve) => {
-      for (let i = 0; i < config.ingest.workers; i++) {
-        let first = true;
-        const slot = this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
-          if (first && --pending === 0) resolve();
-          first = false;
-        });
-        this.ingest.push(slot);
-      }
-    });
+    for (let i = 0; i < config.ingest.workers; i++) {
+      this.ingest.push(this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
+    }
     for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
-    await allReady;
-    log.info('engine ready', {
-      otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
-      otlp_http: config.ingest.otlp_http.listen.map(formatListen),
-      lines: config.ingest.lines.listen.map(formatListen),
-      workers: config.ingest.workers,
-      exporters: config.export.processes,
-      data_dir: config.data_dir,
-      control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
-    });
   }
 
   children(): readonly ChildSlot[] {
@@ -175,6 +180,8 @@ export class Supervisor implements ControlledEngine {
   }
 
   private async stopChildren(): Promise<void> {
+    // A start that failed before forking has nothing to drain, and must not say it drains.
+    if (this.children().length === 0) return;
     const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
