@@ -26,16 +26,21 @@ const skip = cgroupMissing();
     // A neighbour in the same cgroup eats memory until the kernel must kill someone.
     const hog = spawnNode(join(ROOT, 'dist/test/fixtures/memory-hog.js'), [cgroup.dir, cgroup.version === 'v1' ? 'memory.oom_control' : 'memory.events'], cgroup.dir);
     await once(hog.stdout!, 'data');
-    const death = await engine.waitForLog((l) => l.msg === 'child exited unexpectedly; restarting');
-    t.is(await exitWithin(hog, 30_000).then((e) => e?.code), 0, 'the neighbour saw the kill and let go');
+    await engine.waitForLog((l) => l.msg === 'child exited unexpectedly; restarting');
+    t.is(await exitWithin(hog, 30_000).then((e) => e?.code), 0, 'the neighbour, the largest process there, was spared and let go');
     t.true(cgroup.oomKills() >= 1, 'the kernel did OOM-kill');
-    t.is(death.child, 'export-0', 'the exporter, whose score is highest, was the victim');
-    t.is(death.signal, 'SIGKILL');
-    t.is(death.childPid, exporterPid);
     t.is(engine.process.exitCode, null, 'the supervisor lives');
+    // The exporter's score is the highest; while the first victim's memory is being reaped,
+    // the kernel may take the next one (an ingest worker), never the supervisor.
+    const deaths = engine.logs.filter((l) => l.msg === 'child exited unexpectedly; restarting');
+    t.true(deaths.some((l) => l.child === 'export-0' && l.childPid === exporterPid), 'the exporter was a victim');
+    for (const death of deaths) {
+      t.is(death.signal, 'SIGKILL', `${String(death.child)} was killed by the kernel`);
+      t.not(death.child, 'vault-0', 'the vault goes last');
+    }
 
     // Restarted, and everything acknowledged before and after reaches the output once.
-    await engine.waitForLog((l) => l.msg === 'child ready' && l.child === 'export-0' && l.childPid !== exporterPid);
+    for (const death of deaths) await engine.waitForLog((l) => l.msg === 'child ready' && l.child === death.child && l.childPid !== death.childPid);
     const second = await sendRecords(url, 'after', 2000);
     t.is(second.delivered, 2000);
     // A clean stop empties the rings into the output.
