@@ -36,6 +36,14 @@ Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
   const size_t alignment = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (alignment <= page) {
+    // Anonymous pages are zero and page-aligned, and cost nothing until first written: a
+    // vault's multi-MiB write buffer is not resident while the vault is idle.
+    void* mapped = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) ThrowErrno(env, errno, "mmap", std::to_string(bytes));
+    return Napi::ArrayBuffer::New(env, mapped, bytes, [bytes](Napi::Env, void* memory) { munmap(memory, bytes); });
+  }
   void* data = nullptr;
   // posix_memalign reports failure through its return value, not errno.
   const int err = posix_memalign(&data, alignment, bytes);

@@ -20,6 +20,7 @@ import type { ZoneCell } from './zone-cell';
 const CHECK_MS = 250;
 const RELIEF_EVERY_MS = 2000;
 const CALM_EVERY_MS = 30_000;
+const AFTER_START_MS = 2000;
 const MiB = 1024 * 1024;
 /** Growth over the resident size after the last collection that makes a calm child collect again. */
 const CALM_GROWTH_BYTES = 8 * MiB;
@@ -50,5 +51,11 @@ export function startMemoryRelief(cell: ZoneCell, log: Logger): () => void {
     else log.info('memory short: collected garbage and returned free heap to the kernel', fields);
     inEpisode = true;
   }, CHECK_MS).unref();
-  return () => clearInterval(timer);
+  // Starting up (compiling modules, building TLS contexts and servers) leaves garbage and
+  // free C heap behind; one collection once the child runs gives it back (about 1 MiB each).
+  const afterStart = setTimeout(() => log.debug('started: collected once', relieve()), AFTER_START_MS).unref();
+  return () => {
+    clearInterval(timer);
+    clearTimeout(afterStart);
+  };
 }

@@ -2,8 +2,7 @@
  * prom-client's registry and metric classes, loaded without its index. The index also loads
  * the pushgateway, summaries and @opentelemetry/api (for exemplars, which we do not use):
  * about 4.5 MiB of resident memory in every process, against 0.4 MiB for these files
- * (measured: docs/benchmarks.md, "Resting footprint"). The supervisor, which aggregates the
- * children's series, still takes the whole package. The files are prom-client's own; the
+ * (measured: docs/benchmarks.md, "Resting footprint"). The files are prom-client's own; the
  * types are its published ones; package-lock.json pins the version these paths are from.
  */
 import type * as Prom from 'prom-client';
@@ -12,6 +11,8 @@ export const Registry = require('prom-client/lib/registry') as typeof Prom.Regis
 export const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
 export const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
 export const Histogram = require('prom-client/lib/histogram') as typeof Prom.Histogram;
+/** The supervisor merges its children's series with it. */
+export const AggregatorRegistry = require('prom-client/lib/cluster') as typeof Prom.AggregatorRegistry;
 export type Registry = Prom.Registry;
 export type Counter<T extends string = string> = Prom.Counter<T>;
 export type Gauge<T extends string = string> = Prom.Gauge<T>;

@@ -10,7 +10,7 @@
  * kept and added in, and the sum never goes down. A silent child's last counters stand in
  * for it likewise (its gauges are left out: they would be stale).
  */
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from '../common/prom-lite';
 import type { MetricsSnapshot } from '../common/child-protocol';
 import { registry } from '../common/metrics';
 import { mirroredCounter } from '../common/mirrored-metrics';
