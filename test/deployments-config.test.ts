@@ -47,7 +47,7 @@ test('systemd: the sample configuration is valid and fits the unit\'s MemoryMax 
   const setting = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
   assertFitsBelowYellow(t, s, binaryBytes(setting('MemoryMax')!));
   t.true(s.config.data_dir.startsWith(`/var/lib/${setting('StateDirectory')}`), 'data_dir is the StateDirectory');
-  t.true(s.config.rings.dir.startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
+  t.true((s.config.rings.dir ?? '').startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
   t.is(setting('RuntimeDirectoryPreserve'), 'yes', 'the rings outlive a restart');
   t.deepEqual(s.config.metrics.listen, { host: '127.0.0.1', port: 9464 });
   t.regex(setting('ExecStart')!, /run --config \/etc\/gophership\/gophership\.yaml$/);
@@ -67,7 +67,7 @@ test('sidecar: configuration valid, rings fit the memory emptyDir and the limit,
   const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, '/dev/shm'))!;
   t.is(shm.emptyDir.medium, 'Memory');
   t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config), 'the memory emptyDir holds every ring');
-  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   assertProbes(t, sidecar, s.config);
 
   const socket = s.config.ingest.otlp_grpc.listen.find((l) => l.kind === 'unix');
@@ -115,7 +115,7 @@ test('compose: the configuration is valid and fits the container\'s memory and /
   const svc = compose.services.gophership;
   assertFitsBelowYellow(t, s, binaryBytes(svc.mem_limit));
   t.true(binaryBytes(svc.shm_size) >= ringBytes(s.config));
-  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   const prometheus = parse(readFileSync(join(DEPLOYMENTS, 'compose/prometheus.yml'), 'utf8')) as Raw;
   t.deepEqual(prometheus.scrape_configs[0].static_configs[0].targets, [`gophership:${s.config.metrics.listen.port}`]);
   t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && compose.services['log-producer'].environment.OTLP_ENDPOINT === `http://gophership:${l.port}`));

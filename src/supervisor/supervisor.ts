@@ -9,7 +9,7 @@ import { makeDirs } from '../common/make-dirs';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildRole, SupervisorMessage } from '../common/child-protocol';
-import { formatListen, type Config } from '../common/config';
+import { formatListen, type Config, type EngineConfig } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
 import { startMetricsEndpoint } from './metrics-endpoint';
@@ -17,10 +17,10 @@ import type { MetricsServer } from './metrics-server';
 import { ControlServer } from './control-server';
 import { ControlService, type ControlledEngine } from './control-service';
 import { PidFile } from '../common/pid-file';
+import { RingDir } from './ring-dir';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 import { probeIngestPorts } from './listen-probe';
-import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { detectMemorySource } from './memory-source';
 import { RingHeaders } from './ring-headers';
 import { ZoneMonitor } from './zone-monitor';
@@ -34,6 +34,7 @@ export class Supervisor implements ControlledEngine {
   private listeners: UnixListeners | undefined;
   private metrics: MetricsServer | undefined;
   private pidFile: PidFile | undefined;
+  private ringDir: RingDir | undefined;
   private stopping: Promise<void> | undefined;
   private zones: ZoneMonitor | undefined;
   private ringHeaders: RingHeaders | undefined;
@@ -52,16 +53,20 @@ export class Supervisor implements ControlledEngine {
 
   /** Resolves when every ingest worker is listening. */
   async start(): Promise<void> {
-    const { config, log } = this;
-    makeDirs(config.data_dir, 0o700);
-    warnIfWritableByOthers(config.data_dir, log);
-    this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
-    setUpRings(config, log);
+    const { config: loaded, log } = this;
+    makeDirs(loaded.data_dir, 0o700);
+    warnIfWritableByOthers(loaded.data_dir, log);
+    this.pidFile = PidFile.acquire(join(loaded.data_dir, 'gophership.pid'));
+    // Before anything is made: a port another engine holds ends the start with nothing to undo.
+    await probeIngestPorts(loaded);
+    this.ringDir = RingDir.open(loaded, log);
+    const config: EngineConfig = { ...loaded, rings: { ...loaded.rings, dir: this.ringDir.path } };
+    const cell = setUpRings(config, log);
     const rings = new RingHeaders(config.rings.dir);
     this.ringHeaders = rings;
     const zones = new ZoneMonitor({
       zones: config.zones,
-      cell: new ZoneCell(zoneCellPath(config.rings.dir)),
+      cell,
       memory: detectMemorySource(),
       rings,
       pids: () => this.children().flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
@@ -79,7 +84,6 @@ export class Supervisor implements ControlledEngine {
       zones,
       rings,
     }, log);
-    await probeIngestPorts(config);
     this.listeners = await UnixListeners.open(config);
     this.controlServer = await ControlServer.open(config, control, log);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
@@ -90,15 +94,15 @@ export class Supervisor implements ControlledEngine {
       return;
     }
 
-    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
+    this.vault.push(this.slot(config, 'vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
     for (let i = 0; i < config.export.processes; i++) {
-      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
+      this.exporters.push(this.slot(config, 'export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
     }
     let pending = config.ingest.workers;
     const allReady = new Promise<void>((resolve) => {
       for (let i = 0; i < config.ingest.workers; i++) {
         let first = true;
-        const slot = this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
+        const slot = this.slot(config, 'ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
           if (first && --pending === 0) resolve();
           first = false;
         });
@@ -160,12 +164,15 @@ export class Supervisor implements ControlledEngine {
     this.listeners?.close();
     this.zones?.close();
     await this.metrics?.close();
+    this.ringDir?.close(this.log);
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
     this.resolveStopped();
   }
 
   private async stopChildren(): Promise<void> {
+    // A start that failed before forking has nothing to drain, and says nothing about it.
+    if (this.children().length === 0) return;
     const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;
     this.log.info('stopping: draining ingest workers', { graceMs: grace });
@@ -175,14 +182,14 @@ export class Supervisor implements ControlledEngine {
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
   }
 
-  private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
+  private slot(config: EngineConfig, role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
     const name = `${role}-${index}`;
     const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control?.onChildMessage(name, msg);
     const ready = (): void => {
       this.control?.onChildReady(name);
       onReady?.();
     };
-    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady: ready, onMessage });
+    return new ChildSlot({ role, index, script, config, fds, log: this.log, onReady: ready, onMessage });
   }
 }
 
