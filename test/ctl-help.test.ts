@@ -1,7 +1,7 @@
 import test from 'ava';
 import { gsCtl } from './helpers/gs-ctl';
 
-const COMMANDS = [['status'], ['zone'], ['drain'], ['replay'], ['vault', 'ls'], ['vault', 'verify']];
+const COMMANDS = [['status'], ['zone'], ['drain'], ['replay'], ['vault', 'ls'], ['vault', 'verify'], ['rings']];
 
 for (const command of COMMANDS) {
   test(`gs-ctl ${command.join(' ')} --help describes the command with examples and exit codes`, async (t) => {

@@ -4,7 +4,7 @@
  * to make its directory and to clean up after a clean stop; `gs-ctl rings` to find and prune
  * directories that no engine uses any more (tmpfs pages are RAM until someone unlinks them).
  */
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitBellPath, doorbellPath } from './doorbell';
 import { RingsUnsafeError } from './errors';
@@ -65,6 +65,39 @@ export function lockRingDir(dir: string): number | null {
   if (tryLockExclusive(fd)) return fd;
   closeSync(fd);
   return null;
+}
+
+/**
+ * Whether a running engine uses the directory: it holds the lock, or (an engine of a version
+ * before the lock) some process maps a file in it. Looks only; creates nothing.
+ */
+export function ringDirInUse(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, LOCK_FILE), constants.O_RDWR | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return mappedByAnyProcess(dir);
+  }
+  try {
+    return !tryLockExclusive(fd) || mappedByAnyProcess(dir);
+  } finally {
+    // Closing the only descriptor that holds the lock drops it again.
+    closeSync(fd);
+  }
+}
+
+function mappedByAnyProcess(dir: string): boolean {
+  const needle = ` ${dir}/`;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes(needle)) return true;
+    } catch {
+      // Gone meanwhile, or another user's process: its maps cannot hold our 0700 directory.
+    }
+  }
+  return false;
 }
 
 export interface RingDirUsage {

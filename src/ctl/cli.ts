@@ -17,6 +17,7 @@ import { StatusCommand } from './status-command';
 import { ZoneCommand } from './zone-command';
 import { VaultLsCommand } from './vault-ls-command';
 import { VaultVerifyCommand } from './vault-verify-command';
+import { RingsCommand } from './rings-command';
 
 const EXIT_USAGE = 2;
 
@@ -27,6 +28,7 @@ cli.register(ReplayCommand);
 cli.register(StatusCommand);
 cli.register(ZoneCommand);
 cli.register(DrainCommand);
+cli.register(RingsCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 
