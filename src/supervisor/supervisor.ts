@@ -14,6 +14,7 @@ import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
 import { startMetricsEndpoint } from './metrics-endpoint';
 import type { MetricsServer } from './metrics-server';
+import { ControlRefusals } from './control-refusals';
 import { ControlServer } from './control-server';
 import { ControlService, type ControlledEngine } from './control-service';
 import { PidFile } from '../common/pid-file';
@@ -77,7 +78,9 @@ export class Supervisor implements ControlledEngine {
     this.control = control;
     // Decided before any child forks, so that every child starts in the right zone.
     zones.start();
+    const refusals = new ControlRefusals(log);
     this.metrics = await startMetricsEndpoint(config, {
+      controlRefusals: refusals,
       slots: () => this.children(),
       ingest: () => this.ingest,
       stopping: () => this.stopping !== undefined,
@@ -85,7 +88,7 @@ export class Supervisor implements ControlledEngine {
       rings,
     }, log);
     this.listeners = await UnixListeners.open(config);
-    this.controlServer = await ControlServer.open(config, control, log);
+    this.controlServer = await ControlServer.open(config, control, log, refusals);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
