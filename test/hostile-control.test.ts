@@ -8,6 +8,9 @@ import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
+import { freePort } from '../bench/child-io';
+import { makePki } from './helpers/certs';
 import { startEngine } from './helpers/engine';
 import { isRoot, nobodyArgv } from './helpers/hostile';
 import { scrapeUntil, valueOf } from './helpers/metrics';
@@ -75,5 +78,29 @@ rootOnly('1,000 refused control connections are counted, logged in a few lines w
   const refusedCall = JSON.parse(out) as { exitCode: number; message: string };
   t.is(refusedCall.exitCode, 4);
   t.regex(refusedCall.message, /GS_CONTROL_DENIED: uid 65534 may not use the control plane \(control.allowed_uids: 0\)/);
+  t.is(await engine.stop(), 0);
+});
+
+test('failed TLS handshakes on the control TCP listener are counted and summed, with the client address', async (t) => {
+  const pkiDir = mkdtempSync(join(tmpdir(), 'gs-control-pki-'));
+  t.teardown(() => rmSync(pkiDir, { recursive: true, force: true }));
+  const pki = makePki(pkiDir);
+  const port = await freePort();
+  const engine = await startEngine({ ingest: { workers: 1 }, control: { tcp: { listen: `127.0.0.1:${port}`, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca } } } });
+  t.teardown(() => engine.cleanup());
+  // Clients without a certificate that hang up, or speak plaintext: no handshake completes.
+  const HANDSHAKES = 40;
+  for (let i = 0; i < HANDSHAKES; i++) {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.end(i % 2 === 0 ? 'GET / HTTP/1.1\r\n\r\n' : '');
+    await once(socket, 'close');
+  }
+  await scrapeUntil(engine.metricsPort, (s) => valueOf(s, 'gophership_control_refused_connections_total', { reason: 'tls_handshake' }) === HANDSHAKES);
+  const first = await engine.waitForLog((l) => l.msg === 'control tls handshake refused');
+  t.is(first.remote, '127.0.0.1', 'the client address is named even when it hung up');
+  const summary = await engine.waitForLog((l) => l.msg === 'control connections refused');
+  t.deepEqual(summary.refused, [{ reason: 'tls_handshake', peer: '127.0.0.1', count: HANDSHAKES - 1 }]);
+  t.is(engine.logs.filter((l) => /^control (tls|connections)/.test(l.msg)).length, 2);
   t.is(await engine.stop(), 0);
 });
