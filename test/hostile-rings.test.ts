@@ -3,12 +3,12 @@
  * starts, with world-writable ring files in it, or a symlink stands where a ring goes. The
  * engine must never map what it does not own.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir, startEngine } from './helpers/engine';
-import { asNobody, freeListeners, holds, isRoot, NOBODY, startThatFails } from './helpers/hostile';
+import { asNobody, freeListeners, holds, isRoot, NOBODY, startThatFails, type FailedStart } from './helpers/hostile';
 import { sendLines } from './helpers/lines';
 import { scrapeUntil, valueOf } from './helpers/metrics';
 
@@ -44,18 +44,29 @@ rootOnly('a ring directory planted by another user at the former predictable pat
   t.true(readFileSync(engine.outputPath, 'utf8').includes(marker), 'the record was delivered');
 });
 
-rootOnly('a configured rings.dir made by another user stops the start with GS_RINGS_UNSAFE naming path, owner and mode', async (t) => {
+/** A data_dir and a private directory in /dev/shm, both removed after the test. */
+function scratch(t: ExecutionContext): { dir: string; shm: string } {
   const dir = scratchDir('test-hostile-rings-');
-  const parent = mkdtempSync('/dev/shm/gs-test-hostile-');
-  const ringDir = join(parent, 'rings');
+  const shm = mkdtempSync('/dev/shm/gs-test-hostile-');
   t.teardown(() => {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(parent, { recursive: true, force: true });
+    rmSync(shm, { recursive: true, force: true });
   });
+  return { dir, shm };
+}
+
+/** Starts an engine on `ringDir` that must fail, with one worker on free ports. */
+async function startOn(dir: string, ringDir: string): Promise<FailedStart> {
+  return startThatFails(join(dir, 'gophership.yaml'), { data_dir: dir, rings: { dir: ringDir }, ingest: { workers: 1, ...(await freeListeners()) }, metrics: { enabled: false } });
+}
+
+rootOnly('a configured rings.dir made by another user stops the start with GS_RINGS_UNSAFE naming path, owner and mode', async (t) => {
+  const { dir, shm } = scratch(t);
+  const ringDir = join(shm, 'rings');
   // As if uid 65534 had made it first (it cannot enter the private parent to do so itself).
   mkdirSync(ringDir, { mode: 0o755 });
   chownSync(ringDir, NOBODY, NOBODY);
-  const start = await startThatFails(join(dir, 'gophership.yaml'), { data_dir: dir, rings: { dir: ringDir }, ingest: await freeListeners(), metrics: { enabled: false } });
+  const start = await startOn(dir, ringDir);
   t.is(start.code, 1);
   t.regex(start.failed, /"code":"GS_RINGS_UNSAFE"/);
   t.true(start.failed.includes(`ring directory ${ringDir} is a directory owned by uid ${NOBODY} with mode 0755`), start.failed);
@@ -64,16 +75,11 @@ rootOnly('a configured rings.dir made by another user stops the start with GS_RI
 });
 
 rootOnly('a symlink where a ring file goes stops the start with GS_RINGS_UNSAFE; its target is not touched', async (t) => {
-  const dir = scratchDir('test-hostile-rings-');
-  const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
+  const { dir, shm } = scratch(t);
   const target = join(dir, 'target');
-  t.teardown(() => {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(ringDir, { recursive: true, force: true });
-  });
   writeFileSync(target, 'not a ring');
-  symlinkSync(target, join(ringDir, 'green-0.ring'));
-  const start = await startThatFails(join(dir, 'gophership.yaml'), { data_dir: dir, rings: { dir: ringDir }, ingest: { workers: 1, ...(await freeListeners()) }, metrics: { enabled: false } });
+  symlinkSync(target, join(shm, 'green-0.ring'));
+  const start = await startOn(dir, shm);
   t.is(start.code, 1);
   t.regex(start.failed, /"code":"GS_RINGS_UNSAFE"/);
   t.true(start.failed.includes('a symlink stands where a ring file goes'), start.failed);
@@ -81,14 +87,9 @@ rootOnly('a symlink where a ring file goes stops the start with GS_RINGS_UNSAFE;
 });
 
 rootOnly('a ring file of another owner or mode in the engine\'s own directory stops the start', async (t) => {
-  const dir = scratchDir('test-hostile-rings-');
-  const ringDir = mkdtempSync('/dev/shm/gs-test-rings-');
-  t.teardown(() => {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(ringDir, { recursive: true, force: true });
-  });
-  writeFileSync(join(ringDir, 'red-0.ring'), '', { mode: 0o666 });
-  const start = await startThatFails(join(dir, 'gophership.yaml'), { data_dir: dir, rings: { dir: ringDir }, ingest: { workers: 1, ...(await freeListeners()) }, metrics: { enabled: false } });
+  const { dir, shm } = scratch(t);
+  writeFileSync(join(shm, 'red-0.ring'), '', { mode: 0o666 });
+  const start = await startOn(dir, shm);
   t.regex(start.failed, /"code":"GS_RINGS_UNSAFE"/);
   t.true(start.failed.includes('mode is not 0600'), start.failed);
 });

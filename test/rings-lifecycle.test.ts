@@ -4,12 +4,14 @@
  * finds and prunes what no engine will come back for.
  */
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../bench/child-io';
 import { ringDirInUse } from '../src/common/ring-files';
-import { startEngine, type Engine } from './helpers/engine';
+import { scratchDir, startEngine, type Engine } from './helpers/engine';
+import { freeListeners, startThatFails } from './helpers/hostile';
 import { gsCtl } from './helpers/gs-ctl';
 import { sendLines } from './helpers/lines';
 
@@ -105,4 +107,36 @@ test.serial('gs-ctl rings --prune removes orphans that hold nothing, keeps those
   t.true(existsSync(join(live, 'green-0.ring')));
   t.is(await running.stop(), 0);
   t.false(existsSync(live));
+});
+
+test.serial('rings of the version that named the directory after data_dir are resumed on upgrade, then removed', async (t) => {
+  const dir = scratchDir('test-rings-upgrade-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const earlier = `/dev/shm/gophership-${process.getuid!()}-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
+  t.teardown(() => rmSync(earlier, { recursive: true, force: true }));
+  const old = await startEngine({ data_dir: dir, ingest: { workers: 1 }, rings: { dir: earlier }, exporters: [await deadExporter()] });
+  t.teardown(() => old.cleanup());
+  await storeUnacknowledged(old, 'from-before-the-upgrade');
+  await crash(old, earlier);
+
+  const upgraded = await old.relaunch({ rings: { dir: null }, exporters: [{ type: 'file', path: old.outputPath }] });
+  t.teardown(() => upgraded.cleanup());
+  await upgraded.waitForLog((l) => l.msg === 'resuming the rings of an earlier version');
+  t.is(readFileSync(join(dir, 'rings-dir'), 'utf8').trim(), earlier);
+  t.is(await upgraded.stop(), 0);
+  t.true(readFileSync(old.outputPath, 'utf8').includes('from-before-the-upgrade'));
+  t.false(existsSync(earlier));
+});
+
+test('a second engine on the rings.dir of a running one is refused with GS_ENGINE_RUNNING', async (t) => {
+  const engine = await startEngine({ ingest: { workers: 1 } });
+  t.teardown(() => engine.cleanup());
+  const dir = scratchDir('test-rings-shared-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const second = await startThatFails(join(dir, 'gophership.yaml'), { data_dir: dir, rings: { dir: engine.ringDir }, ingest: await freeListeners(), metrics: { enabled: false } });
+  t.is(second.code, 1);
+  t.regex(second.failed, /"code":"GS_ENGINE_RUNNING"/);
+  t.true(second.failed.includes(`another GopherShip uses the rings in ${engine.ringDir}`), second.failed);
+  t.true(existsSync(join(engine.ringDir, 'green-0.ring')), 'the refused start removed nothing of the running engine');
+  t.is(await engine.stop(), 0);
 });
