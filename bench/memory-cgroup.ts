@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { statValue } from '../src/supervisor/stat-file';
+import { statValue } from '../src/common/stat-file';
 
 export interface MemoryCgroup {
   readonly version: 'v1' | 'v2';

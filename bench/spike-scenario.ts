@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { statValue } from '../src/supervisor/stat-file';
+import { statValue } from '../src/common/stat-file';
 import { sdkSender } from '../test/helpers/otel-sdk';
 import { exitWithin, followLines, ROOT, spawnNode } from './child-io';
 import type { GeneratorResult } from './load-generator';
@@ -17,7 +17,6 @@ import { quantile } from './report';
 import { startSlowSink } from './slow-sink';
 import { launchEngine, type LaunchedEngine, type LogLine } from './targets';
 
-const MiB = 1024 * 1024;
 const SAMPLE_EVERY_MS = 50;
 
 export interface SpikeOptions {
@@ -79,22 +78,17 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeReport | string> {
   }
 }
 
-/** Sized for 256 MiB: see the memory formula in docs/operations.md. */
+/**
+ * The engine on its defaults: only where it listens and where it exports. Every size comes
+ * from the memory plan for the cgroup's limit (docs/operations.md); nothing is tuned here.
+ */
 function spikeConfig(dir: string, ringDir: string, port: number, sinkPort: number): object {
   return {
     data_dir: dir,
-    ingest: { workers: 1, max_message_bytes: MiB, max_inflight_bytes: 8 * MiB, max_heap_mib: 48, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
-    rings: { dir: ringDir, green_bytes: 8 * MiB, red_bytes: 16 * MiB },
-    vault: { segment_bytes: 16 * MiB, max_heap_mib: 48 },
-    export: { processes: 1, max_heap_mib: 64 },
-    // Scraping makes every process collect its runtime metrics: memory this sizing has not got.
-    metrics: { enabled: false },
+    // The other receivers are not used; their default ports may be another engine's.
+    ingest: { otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
+    rings: { dir: ringDir },
     exporters: [{ type: 'otlp_grpc', endpoint: `127.0.0.1:${sinkPort}` }],
-    // The engine's own footprint here is about 0.75-0.8 of the limit at rest (measured:
-    // docs/operations.md), so memory zones start above it: they are for pressure, not for
-    // the engine at rest.
-    zones: { yellow: 0.88, red: 0.94, recover: 0.84 },
-    supervisor: { shutdown_timeout_ms: 30_000 },
   };
 }
 

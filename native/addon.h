@@ -20,6 +20,7 @@ Napi::Value PeerCred(const Napi::CallbackInfo& info);
 Napi::Value MapShared(const Napi::CallbackInfo& info);
 Napi::Value AllocAligned(const Napi::CallbackInfo& info);
 Napi::Value TrimMalloc(const Napi::CallbackInfo& info);
+Napi::Value ReleasePages(const Napi::CallbackInfo& info);
 
 Napi::Value OpenDirect(const Napi::CallbackInfo& info);
 Napi::Value Pwrite(const Napi::CallbackInfo& info);

@@ -68,6 +68,18 @@ Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(env, data, bytes, [](Napi::Env, void* memory) { std::free(memory); });
 }
 
+Napi::Value ReleasePages(const Napi::CallbackInfo& info) {
+  // A range of a shared tmpfs mapping whose contents are no longer needed: MADV_REMOVE frees
+  // the pages (and their charge to the memory cgroup) in every process that maps them; the
+  // range reads as zeros afterwards. The caller passes page-aligned ranges it owns.
+  Napi::Env env = info.Env();
+  Napi::Uint8Array view = info[0].As<Napi::Uint8Array>();
+  const size_t offset = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+  const size_t bytes = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  if (madvise(view.Data() + offset, bytes, MADV_REMOVE) < 0) ThrowErrno(env, errno, "madvise", "MADV_REMOVE");
+  return env.Undefined();
+}
+
 Napi::Value TrimMalloc(const Napi::CallbackInfo& info) {
   // glibc keeps freed heap memory in its arenas for reuse; this hands what it can back to
   // the kernel. It returns whether anything was released, and cannot fail.

@@ -5,8 +5,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineStatusMessage } from '../src/common/control-proto';
-import { startEngine } from './helpers/engine';
-import { gsCtl } from './helpers/gs-ctl';
+import { scratchDir, startEngine } from './helpers/engine';
+import { gsCtl, gsCtlIn } from './helpers/gs-ctl';
 import { countIds } from './helpers/output';
 import { sdkSender, sendRecords } from './helpers/otel-sdk';
 
@@ -155,5 +155,15 @@ test('gs-ctl status shows an exporter\'s backlog and its last error', async (t) 
 test('gs-ctl with no engine at the address exits 3 with a one-line reason', async (t) => {
   const run = await gsCtl('status', '--addr', `unix:${join(tmpdir(), 'gs-no-such-engine.sock')}`);
   t.is(run.code, 3);
-  t.regex(run.stderr, /^gs-ctl status: cannot reach the engine at unix:\S+: connect ENOENT \S+\n$/);
+  t.regex(run.stderr, /^gs-ctl status: no control socket at \S+gs-no-such-engine\.sock \(--addr\); is the engine running\? Point gs-ctl at it with --config FILE .*--socket PATH.*\n$/);
+});
+
+test('gs-ctl on the embedded defaults, run where no engine is, names the socket it looked for and how to point elsewhere', async (t) => {
+  const dir = scratchDir('test-ctl-cwd-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const run = await gsCtlIn(dir, 'status');
+  t.is(run.code, 3);
+  t.is(run.stderr.trim().split('\n').length, 1, 'one line');
+  t.true(run.stderr.includes(`no control socket at ${join(dir, 'var', 'control.sock')} (control.socket of the embedded defaults, no --config)`), run.stderr);
+  t.regex(run.stderr, /--config FILE .*--socket PATH/);
 });

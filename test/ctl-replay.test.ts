@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
@@ -13,7 +13,7 @@ import { CURSOR_FILE, readCursor, writeCursor } from '../src/vault/replay-cursor
 import { scanSegment } from '../src/vault/segment-reader';
 import { SegmentWriter } from '../src/vault/segment-writer';
 import { scratchDir } from './helpers/engine';
-import { GS_CTL, gsCtl } from './helpers/gs-ctl';
+import { GS_CTL, gsCtl, gsCtlIn } from './helpers/gs-ctl';
 import { countIds } from './helpers/output';
 
 
@@ -219,7 +219,7 @@ test('records numbered at or below the cursor by a vault written anew are refuse
 
 test('operator mistakes exit 2; a damaged cursor exits 1 saying what to do', async (t) => {
   const setup = setUp(t, 10, 64 * 1024);
-  t.is((await gsCtl('replay')).code, 2, 'no --config');
+  t.is((await gsCtl('replay', '--config', setup.config, '--socket', join(setup.dir, 'control.sock'))).code, 2, '--socket without --online');
   t.is((await gsCtl('replay', '--config', join(setup.dir, 'missing.yaml'))).code, 2);
   t.is((await gsCtl('replay', '--config', setup.config, '--rate', 'fast')).code, 2);
   t.is((await gsCtl('replay', '--config', setup.config, '--vault', join(setup.dir, 'no-vault'))).code, 2);
@@ -232,4 +232,17 @@ test('operator mistakes exit 2; a damaged cursor exits 1 saying what to do', asy
   t.is(damaged.code, 1);
   t.regex(damaged.stderr.trimEnd().split('\n').at(-1)!, /^gs-ctl replay: GS_REPLAY_CURSOR_CORRUPT: .*or delete it/);
   t.is(segmentsIn(setup.vault).length, 1, 'nothing replayed or deleted');
+});
+
+test('without --config the offline replay takes the embedded defaults, as `gophership run` would: ./var/vault to ./var/out/logs.jsonl', async (t) => {
+  const setup = setUp(t, 100, 64 * 1024);
+  // setUp's data_dir holds vault/ and out/logs.jsonl, as ./var does on the defaults.
+  const cwd = scratchDir('test-ctl-replay-cwd-');
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  symlinkSync(setup.dir, join(cwd, 'var'));
+  const run = await gsCtlIn(cwd, 'replay');
+  t.is(run.code, 0, run.stderr);
+  t.like(jsonLines(run.stdout).at(-1), { done: true, records: 100 });
+  t.is(countIds(setup.output).size, 100);
+  t.deepEqual(segmentsIn(setup.vault), []);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { appendFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { RecordKind } from '../src/common/record-kind';
@@ -7,7 +7,7 @@ import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../src/vault/segment-
 import { scanSegment } from '../src/vault/segment-reader';
 import { SegmentWriter } from '../src/vault/segment-writer';
 import { ROOT, scratchDir } from './helpers/engine';
-import { gsCtl } from './helpers/gs-ctl';
+import { gsCtl, gsCtlIn } from './helpers/gs-ctl';
 
 const RECORDS = 3000;
 const FIRST_RECEIVED_MS = Date.parse('2025-03-01T12:00:00.000Z');
@@ -137,4 +137,25 @@ test('a directory that is not there is a usage error (exit 2), not an empty vaul
     t.regex(run.stderr, /is not a directory/);
   }
   t.is((await gsCtl('vault', 'ls', '--bogus', ROOT)).code, 2, 'an unknown option too');
+});
+
+test('without DIR, ls and verify read the vault of --config, else that of the embedded defaults (./var/vault)', async (t) => {
+  const { dir } = writeVault(t);
+  const cwd = scratchDir('test-ctl-vault-cwd-');
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  mkdirSync(join(cwd, 'var'));
+  symlinkSync(dir, join(cwd, 'var', 'vault'));
+  const config = join(cwd, 'gophership.yaml');
+  writeFileSync(config, `vault:\n  dir: ${dir}\n`);
+  for (const args of [[], ['--config', config]]) {
+    const listed = await gsCtlIn(cwd, 'vault', 'ls', '--json', ...args);
+    t.is(listed.code, 0, listed.stderr);
+    t.is((JSON.parse(listed.stdout) as LsJson).total.records, RECORDS, args.join(' '));
+    const verified = await gsCtlIn(cwd, 'vault', 'verify', ...args);
+    t.is(verified.code, 0, verified.stderr);
+  }
+  const nowhere = await gsCtlIn(join(cwd, 'var'), 'vault', 'ls');
+  t.is(nowhere.code, 2);
+  t.regex(nowhere.stderr, /var\/var\/vault is not a directory \(vault\.dir of the embedded defaults, no --config; pass DIR or --config FILE\)/);
+  t.is((await gsCtl('vault', 'ls', '--config', config, dir)).code, 2, 'DIR and --config together');
 });

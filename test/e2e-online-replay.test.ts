@@ -98,7 +98,7 @@ test('gs-ctl replay --online with no engine running says so and exits 3', async 
   t.is(await engine.stop(), 0);
   const run = await gsCtl('replay', '--config', engine.configPath, '--online');
   t.is(run.code, 3);
-  t.regex(run.stderr, /^gs-ctl replay: cannot reach the engine at unix:\S+control\.sock: connect ENOENT/);
+  t.regex(run.stderr, /^gs-ctl replay: no control socket at \S+control\.sock \(control\.socket of \S+\); is the engine running\?/);
 });
 
 test('a vault killed during an online replay: status says the replay failed and counts the restart', async (t) => {

@@ -52,7 +52,7 @@ test('a lines record decodes to one LogRecord a line, CR of CRLF and blank lines
   const payload = Buffer.concat([encodeLinesHeader(LinesTransport.Tcp, '10.0.0.1:99'), Buffer.from('a\r\nb\n')]);
   const request = decodeLinesRecord({ payload, receivedMs: 1764230000123 });
   t.deepEqual(request.resourceLogs[0].scopeLogs[0].logRecords.map((r) => r.body?.stringValue), ['a', 'b']);
-  t.is(request.resourceLogs[0].resource?.attributes.find((a) => a.key === 'network.peer.port')?.value?.stringValue, '99');
+  t.like(request.resourceLogs[0].resource?.attributes.find((a) => a.key === 'network.peer.port')?.value, { value: 'intValue', intValue: 99 }, 'an int, as the semantic conventions have it');
 });
 
 function run(check: BodyCheck, body: Buffer, step: number): string | undefined {

@@ -12,7 +12,7 @@
  * exporters empty the rings). The supervisor gets the same signal and orders the shutdown.
  */
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, type SupervisorMessage } from './child-protocol';
-import { createLogger, setLogLevel, type Logger } from './log';
+import { createLogger, setLogFormat, setLogLevel, type Logger } from './log';
 import { registry } from './metrics';
 import { startMemoryRelief } from './memory-relief';
 import { ZoneCell, zoneCellPath } from './zone-cell';
@@ -36,6 +36,7 @@ export function runChild(start: (spec: ChildSpec, log: Logger) => Promise<ChildS
   dieWithParent();
   if (process.ppid !== spec.supervisorPid) process.exit(1);
   setLogLevel(spec.config.log_level);
+  setLogFormat(spec.config.log_format);
   const log = createLogger(`${spec.role}-${spec.index}`);
   if (spec.config.metrics.enabled) collectProcessMetrics(`${spec.role}-${spec.index}`);
   startMemoryRelief(new ZoneCell(zoneCellPath(spec.config.rings.dir)), log);

@@ -8,10 +8,14 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, describe } from './errors';
+import { DECODED_BATCH_BYTES, DEFAULT_PLAN_FRACTION, exportBatchBytesFor, exporterMallocKeepBytes, LINES_RECORD_SLACK_BYTES, planMemory, RECORD_FRAMING_BYTES, type MemoryPlan, type PlanInput } from './memory-plan';
+import { detectMemorySource } from './memory-source';
+import { formatListen, type ListenAddress } from './listen-address';
 import { parseTlsConfig, type TlsConfig } from './tls-config';
 import { ZONE_MODES, type ZoneMode } from './zone-cell';
 
-export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+// Children need addresses but not the file's parser (yaml) nor the plan's limit detection.
+export { formatListen, type ListenAddress } from './listen-address';
 
 export interface FileExporterConfig {
   type: 'file';
@@ -85,7 +89,17 @@ export interface EnrichConfig {
 
 export interface Config {
   data_dir: string;
+  memory: {
+    /** The limit the plan was made for (set, from GOPHERSHIP_MEMORY_LIMIT, or detected). */
+    limit_bytes: number;
+    /** What the plan's worst case may take of the limit. */
+    fraction: number;
+    /** Every planned size, where it came from, and the worst case by part (src/common/memory-plan.ts). */
+    plan: MemoryPlan;
+  };
   log_level: 'debug' | 'info' | 'warn' | 'error';
+  /** Our own logs on stderr: `auto` is text on a terminal, JSON lines otherwise. */
+  log_format: 'auto' | 'json' | 'text';
   ingest: {
     workers: number;
     max_message_bytes: number;
@@ -122,6 +136,8 @@ export interface Config {
     dir: string | null;
     green_bytes: number;
     red_bytes: number;
+    /** The ring the vault replays into, read by exporter 0. */
+    replay_bytes: number;
   };
   vault: {
     dir: string;
@@ -133,6 +149,8 @@ export interface Config {
     /** Replay the vault by itself whenever the zone is Green and the vault holds records. */
     auto_replay: boolean;
     max_heap_mib: number;
+    /** One O_DIRECT write carries up to this much; a replay batch too. */
+    write_buffer_bytes: number;
   };
   zones: {
     /** `auto` follows the pressure monitor; a zone name pins the zone from the start. */
@@ -190,13 +208,9 @@ export interface Config {
 }
 
 const MiB = 1024 * 1024;
-/**
- * A lines record holds at most one pending partial line (max_line_bytes) plus one socket
- * read (64 KiB in Node) plus its small header; see src/ingest/lines-framer.ts.
- */
-export const LINES_RECORD_SLACK_BYTES = 128 * 1024;
-/** A ring record's header and alignment, rounded up. */
-const RECORD_FRAMING_BYTES = 64;
+export { LINES_RECORD_SLACK_BYTES };
+/** Where a Kubernetes manifest puts `resources.limits.memory` (downward API, divisor 1): it wins over detection. */
+export const MEMORY_LIMIT_ENV = 'GOPHERSHIP_MEMORY_LIMIT';
 
 type Raw = Record<string, unknown>;
 
@@ -221,10 +235,15 @@ export function loadConfig(path?: string): Config {
   return validateConfig(raw ?? {});
 }
 
-export function validateConfig(raw: unknown): Config {
-  const root = section(raw, '', ['data_dir', 'log_level', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics', 'control']);
+/**
+ * `limit` replaces the detection (tests, and tools that plan for another machine); a
+ * `memory.limit_bytes` in the file or GOPHERSHIP_MEMORY_LIMIT still wins over it.
+ */
+export function validateConfig(raw: unknown, limit?: { bytes: number; source: string }): Config {
+  const root = section(raw, '', ['data_dir', 'memory', 'log_level', 'log_format', 'ingest', 'rings', 'vault', 'zones', 'export', 'exporters', 'enrich', 'supervisor', 'metrics', 'control']);
   const dataDir = resolve(str(root, 'data_dir', '', './var'));
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
+  const logFormat = oneOf(root, 'log_format', '', ['auto', 'json', 'text'] as const, 'auto');
 
   const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc', 'otlp_http', 'lines']);
   const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
@@ -232,30 +251,50 @@ export function validateConfig(raw: unknown): Config {
   const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'tls', 'insecure']);
   const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'tls', 'insecure']);
 
-  const workers = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
-  const maxMessage = int(ingestRaw, 'max_message_bytes', 'ingest', 16 * MiB, 1024, 1024 * MiB);
-  const maxInflight = int(ingestRaw, 'max_inflight_bytes', 'ingest', 64 * MiB, 1024, 16 * 1024 * MiB);
+  const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes', 'replay_bytes']);
+  const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib', 'write_buffer_bytes']);
+  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib']);
+  const exportProcesses = int(exportRaw, 'processes', 'export', 1, 1, 64);
+  const memory = parseMemory(root.memory, limit);
+  const exportersRaw = root.exporters ?? [{ type: 'file' }];
+  if (!Array.isArray(exportersRaw) || exportersRaw.length === 0) throw bad('a non-empty list of exporters', 'exporters', exportersRaw);
+  const exporters = exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir, exportBatchBytesFor(memory.bytes)));
+
+  // Every size the file leaves open comes from the plan; the ones it sets are checked against it.
+  const workersSet = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
+  const input: PlanInput = {
+    limitBytes: memory.bytes,
+    limitSource: memory.source,
+    fraction: memory.fraction,
+    cores: availableParallelism(),
+    workers: workersSet === 0 ? undefined : workersSet,
+    greenBytes: optRingBytes(ringsRaw, 'green_bytes'),
+    redBytes: optRingBytes(ringsRaw, 'red_bytes'),
+    replayBytes: optRingBytes(ringsRaw, 'replay_bytes'),
+    maxMessageBytes: optInt(ingestRaw, 'max_message_bytes', 'ingest', 1024, 1024 * MiB),
+    maxBodyBytes: optInt(httpRaw, 'max_body_bytes', 'ingest.otlp_http', 1024, 1024 * MiB),
+    maxLineBytes: optInt(linesRaw, 'max_line_bytes', 'ingest.lines', 16, 64 * MiB),
+    maxInflightBytes: optInt(ingestRaw, 'max_inflight_bytes', 'ingest', 1024, 16 * 1024 * MiB),
+    ingestHeapMib: optInt(ingestRaw, 'max_heap_mib', 'ingest', 16, 65536),
+    exportHeapMib: optInt(exportRaw, 'max_heap_mib', 'export', 16, 65536),
+    vaultHeapMib: optInt(vaultRaw, 'max_heap_mib', 'vault', 16, 65536),
+    vaultWriteBytes: optInt(vaultRaw, 'write_buffer_bytes', 'vault', 1024 * 1024, 256 * MiB),
+    exportProcesses,
+  };
+  if (input.vaultWriteBytes !== undefined && input.vaultWriteBytes % 4096 !== 0) throw bad('a multiple of 4096 (an O_DIRECT write)', 'vault.write_buffer_bytes', input.vaultWriteBytes);
+  const plan = planMemory(input, (sizes) => exporterBuffers(exporters, sizes.exportHeapMib));
+  const size = (key: string): number => plan.sizes[key].value;
+  const maxMessage = size('ingest.max_message_bytes');
+  const maxInflight = size('ingest.max_inflight_bytes');
   if (maxInflight < maxMessage) {
     throw new ConfigError(`ingest.max_inflight_bytes (${maxInflight}) must be at least ingest.max_message_bytes (${maxMessage}), or the largest request could never be received`);
   }
-
-  const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes']);
-  const greenBytes = ringBytes(ringsRaw, 'green_bytes');
-  const redBytes = ringBytes(ringsRaw, 'red_bytes');
-  // The receivers' defaults shrink to what the smaller ring holds, so that a config sized
-  // for gRPC alone stays valid; values set explicitly must fit.
-  const ringRoom = Math.min(greenBytes, redBytes) / 2 - RECORD_FRAMING_BYTES;
-  const maxBody = int(httpRaw, 'max_body_bytes', 'ingest.otlp_http', Math.max(1024, Math.min(20 * MiB, ringRoom)), 1024, 1024 * MiB);
-  const maxLine = int(linesRaw, 'max_line_bytes', 'ingest.lines', Math.max(16, Math.min(64 * 1024, ringRoom - LINES_RECORD_SLACK_BYTES)), 16, 64 * MiB);
+  const maxBody = size('ingest.otlp_http.max_body_bytes');
+  const maxLine = size('ingest.lines.max_line_bytes');
   const largestRecord = Math.max(maxMessage, maxBody, maxLine + LINES_RECORD_SLACK_BYTES);
-  for (const [key, bytes] of [['green_bytes', greenBytes], ['red_bytes', redBytes]] as const) checkRingFits(key, bytes, largestRecord);
+  for (const key of ['green_bytes', 'red_bytes'] as const) checkRingFits(key, size(`rings.${key}`), largestRecord);
 
-  const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib']);
   const zones = parseZones(section(root.zones, 'zones', ['force', 'yellow', 'red', 'recover', 'ring_yellow', 'ring_red', 'ring_recover', 'psi_red', 'psi_trigger', 'sample_interval_ms', 'ewma_alpha', 'min_dwell_ms']));
-
-  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib']);
-  const exportersRaw = root.exporters ?? [{ type: 'file' }];
-  if (!Array.isArray(exportersRaw) || exportersRaw.length === 0) throw bad('a non-empty list of exporters', 'exporters', exportersRaw);
 
   const metrics = parseMetrics(root.metrics);
 
@@ -263,12 +302,14 @@ export function validateConfig(raw: unknown): Config {
 
   return {
     data_dir: dataDir,
+    memory: { limit_bytes: memory.bytes, fraction: memory.fraction, plan },
     log_level: logLevel,
+    log_format: logFormat,
     ingest: {
-      workers: workers === 0 ? availableParallelism() : workers,
+      workers: size('ingest.workers'),
       max_message_bytes: maxMessage,
       max_inflight_bytes: maxInflight,
-      max_heap_mib: int(ingestRaw, 'max_heap_mib', 'ingest', 256, 16, 65536),
+      max_heap_mib: size('ingest.max_heap_mib'),
       otlp_grpc: {
         ...grpcListener,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
@@ -286,8 +327,9 @@ export function validateConfig(raw: unknown): Config {
     },
     rings: {
       dir: ringsRaw.dir === undefined || ringsRaw.dir === null ? null : resolve(str(ringsRaw, 'dir', 'rings', '')),
-      green_bytes: greenBytes,
-      red_bytes: redBytes,
+      green_bytes: size('rings.green_bytes'),
+      red_bytes: size('rings.red_bytes'),
+      replay_bytes: size('rings.replay_bytes'),
     },
     vault: {
       dir: resolve(str(vaultRaw, 'dir', 'vault', `${dataDir}/vault`)),
@@ -297,15 +339,16 @@ export function validateConfig(raw: unknown): Config {
       sync_interval_ms: int(vaultRaw, 'sync_interval_ms', 'vault', 100, 1, 60_000),
       replay_records_per_second: int(vaultRaw, 'replay_records_per_second', 'vault', 200_000, 1, 100_000_000),
       auto_replay: bool(vaultRaw, 'auto_replay', 'vault', true),
-      max_heap_mib: int(vaultRaw, 'max_heap_mib', 'vault', 128, 16, 65536),
+      max_heap_mib: size('vault.max_heap_mib'),
+      write_buffer_bytes: size('vault.write_buffer_bytes'),
     },
     zones,
     export: {
-      processes: int(exportRaw, 'processes', 'export', 1, 1, 64),
+      processes: exportProcesses,
       dead_letter_path: resolve(str(exportRaw, 'dead_letter_path', 'export', `${dataDir}/dead-letter.jsonl`)),
-      max_heap_mib: int(exportRaw, 'max_heap_mib', 'export', 512, 16, 65536),
+      max_heap_mib: size('export.max_heap_mib'),
     },
-    exporters: exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir)),
+    exporters,
     enrich: parseEnrich(root.enrich),
     metrics,
     supervisor: {
@@ -380,9 +423,50 @@ export function checkPlaintextListeners(listen: readonly ListenAddress[], path: 
   }
 }
 
-function ringBytes(raw: Raw, key: string): number {
-  const bytes = int(raw, key, 'rings', 64 * MiB, 64 * 1024, 1024 * MiB);
-  if ((bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
+function optRingBytes(raw: Raw, key: string): number | undefined {
+  const bytes = optInt(raw, key, 'rings', 64 * 1024, 1024 * MiB);
+  if (bytes !== undefined && (bytes & (bytes - 1)) !== 0) throw bad('a power of two', `rings.${key}`, bytes);
+  return bytes;
+}
+
+/**
+ * The memory limit the plan is made for: memory.limit_bytes, else GOPHERSHIP_MEMORY_LIMIT,
+ * else what the caller measured, else the cgroup this process runs in or the host's RAM.
+ */
+function parseMemory(raw: unknown, measured: { bytes: number; source: string } | undefined): { bytes: number; source: string; fraction: number } {
+  const obj = section(raw, 'memory', ['limit_bytes', 'fraction']);
+  const fraction = num(obj, 'fraction', 'memory', DEFAULT_PLAN_FRACTION, 0.3, 0.95);
+  if (obj.limit_bytes !== undefined && obj.limit_bytes !== null) return { bytes: sizeValue(obj.limit_bytes, 'memory.limit_bytes'), source: 'memory.limit_bytes', fraction };
+  const env = process.env[MEMORY_LIMIT_ENV];
+  if (env !== undefined && env !== '') return { bytes: sizeValue(env, MEMORY_LIMIT_ENV), source: MEMORY_LIMIT_ENV, fraction };
+  if (measured !== undefined) return { ...measured, fraction };
+  const source = detectMemorySource();
+  try {
+    return { bytes: source.read().limitBytes, source: source.kind === 'host' ? 'host MemTotal' : `${source.kind} ${source.path}`, fraction };
+  } finally {
+    source.close();
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 1024, mi: MiB, gi: 1024 * MiB, kib: 1024, mib: MiB, gib: 1024 * MiB, kb: 1e3, mb: 1e6, gb: 1e9 };
+
+/** Bytes as a number, or as Kubernetes writes a quantity ("256Mi", "1G") or with IEC units ("256MiB"). */
+function sizeValue(v: unknown, path: string): number {
+  const m = typeof v === 'number' ? null : /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(String(v));
+  const bytes = typeof v === 'number' ? v : m !== null && SIZE_UNITS[m[2].toLowerCase()] !== undefined ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]) : NaN;
+  if (!Number.isInteger(bytes) || bytes < 16 * MiB) throw bad('a size of at least 16 MiB: bytes, or with a unit (256Mi, 256MiB, 1G)', path, v);
+  return bytes;
+}
+
+/** What the exporters of one process hold beyond their heap: send buffers and JSON output, and the C heap glibc keeps. */
+function exporterBuffers(exporters: readonly ExporterConfig[], heapMib: number): number {
+  let bytes = exporterMallocKeepBytes(heapMib);
+  for (const e of exporters) {
+    // A ring batch's requests are copied into send buffers, and the transport copies each again.
+    if (e.type === 'otlp_grpc' || e.type === 'otlp_http') bytes += 2 * e.max_in_flight * e.batch.max_bytes;
+    // A batch read from the rings, and its JSON (a few times the protobuf).
+    else bytes += 4 * DECODED_BATCH_BYTES;
+  }
   return bytes;
 }
 
@@ -395,7 +479,7 @@ function checkRingFits(key: string, bytes: number, largestRecord: number): void 
   }
 }
 
-function parseExporter(raw: unknown, path: string, dataDir: string): ExporterConfig {
+function parseExporter(raw: unknown, path: string, dataDir: string, batchBytes: number): ExporterConfig {
   const type = oneOf(section(raw, path, ['type', ...OTLP_KEYS, 'path', 'max_bytes', 'max_files', 'encoding']), 'type', path, ['file', 'otlp_grpc', 'otlp_http', 'stdout'] as const, undefined);
   if (type === 'stdout') {
     section(raw, path, ['type']);
@@ -403,7 +487,7 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
   }
   if (type === 'otlp_grpc') {
     const obj = section(raw, path, ['type', ...OTLP_KEYS]);
-    return { type, endpoint: parseListen(obj.endpoint, join(path, 'endpoint')), ...parseOtlpCommon(obj, path) };
+    return { type, endpoint: parseListen(obj.endpoint, join(path, 'endpoint')), ...parseOtlpCommon(obj, path, batchBytes) };
   }
   if (type === 'otlp_http') {
     const obj = section(raw, path, ['type', ...OTLP_KEYS, 'encoding']);
@@ -411,7 +495,7 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
       type,
       endpoint: parseHttpEndpoint(obj.endpoint, join(path, 'endpoint')),
       encoding: oneOf(obj, 'encoding', path, ['protobuf', 'json'] as const, 'protobuf'),
-      ...parseOtlpCommon(obj, path),
+      ...parseOtlpCommon(obj, path, batchBytes),
     };
   }
   const obj = section(raw, path, ['type', 'path', 'max_bytes', 'max_files']);
@@ -425,7 +509,8 @@ function parseExporter(raw: unknown, path: string, dataDir: string): ExporterCon
 
 const OTLP_KEYS = ['endpoint', 'tls', 'connections', 'max_in_flight', 'headers', 'timeout_ms', 'max_message_bytes', 'compression', 'batch', 'retry'] as const;
 
-function parseOtlpCommon(obj: Raw, path: string): OtlpExporterCommon {
+/** `batchBytes`: the memory plan's default for batch.max_bytes (never above max_message_bytes). */
+function parseOtlpCommon(obj: Raw, path: string, batchBytes: number): OtlpExporterCommon {
   // 4 MiB is what gRPC servers (the OpenTelemetry Collector's included) accept by default.
   const maxMessage = int(obj, 'max_message_bytes', path, 4 * MiB, 1024, 1024 * MiB);
   const batchPath = join(path, 'batch');
@@ -454,7 +539,7 @@ function parseOtlpCommon(obj: Raw, path: string): OtlpExporterCommon {
     compression: oneOf(obj, 'compression', path, ['none', 'gzip'] as const, 'none'),
     batch: {
       max_records: int(batchRaw, 'max_records', batchPath, 8192, 1, 10_000_000),
-      max_bytes: int(batchRaw, 'max_bytes', batchPath, maxMessage, 1024, maxMessage),
+      max_bytes: int(batchRaw, 'max_bytes', batchPath, Math.min(batchBytes, maxMessage), 1024, maxMessage),
       delay_ms: int(batchRaw, 'delay_ms', batchPath, 200, 0, 60_000),
     },
     retry: {
@@ -557,9 +642,6 @@ function parseListen(entry: unknown, path: string): ListenAddress {
   return { kind: 'tcp', host: m[1] ?? m[2], port };
 }
 
-export function formatListen(addr: ListenAddress): string {
-  return addr.kind === 'unix' ? `unix:${addr.path}` : addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
-}
 
 function bad(expected: string, path: string, actual: unknown): ConfigError {
   return new ConfigError(`Expected ${expected} for ${path} but received ${describe(actual)}`);
@@ -594,6 +676,10 @@ function int(obj: Raw, key: string, path: string, dflt: number, min: number, max
     throw bad(`an integer from ${min} to ${max}`, join(path, key), v);
   }
   return v;
+}
+
+function optInt(obj: Raw, key: string, path: string, min: number, max: number): number | undefined {
+  return obj[key] === undefined || obj[key] === null ? undefined : int(obj, key, path, 0, min, max);
 }
 
 function num(obj: Raw, key: string, path: string, dflt: number, min: number, max: number): number {

@@ -113,6 +113,20 @@ export interface EngineStatusMessage {
   replay: ReplayStatusMessage;
   exporters: ExporterStatusMessage[];
   draining: boolean;
+  memory: MemoryStatusMessage;
+}
+
+export interface MemoryStatusMessage {
+  limit_bytes: number;
+  limit_source: string;
+  fraction: number;
+  budget_bytes: number;
+  plan_bytes: number;
+  parts: { part: string; bytes: number }[];
+  sizes: { key: string; value: number; source: string }[];
+  usage_bytes: number;
+  tree_rss_bytes: number;
+  ring_used_bytes: number;
 }
 
 export interface DrainReportMessage {

@@ -4,7 +4,7 @@
  * is read, at scrape time. That costs the hot path nothing, where a prom-client labelled
  * `inc()` hashes its labels into a string on every call.
  */
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from './prom-lite';
 import { registry } from './metrics';
 
 /** Called at scrape time; reports each series' current value. */

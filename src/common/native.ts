@@ -42,6 +42,7 @@ interface Binding {
   mkfifo(file: string, mode: number): void;
   dieWithParent(): void;
   trimMalloc(): boolean;
+  releasePages(view: Uint8Array, offset: number, bytes: number): void;
   tryLockExclusive(fd: number): boolean;
   watchPriority(fd: number, onReady: () => void): () => void;
   crc32c(buf: Uint8Array, seed: number): number;
@@ -280,6 +281,22 @@ export function fadviseDontNeed(fd: number, offset: number, bytes: number): void
 /** Returns glibc's free heap memory to the kernel (malloc_trim); true when some was released. */
 export function trimMalloc(): boolean {
   return syscall((binding) => binding.trimMalloc());
+}
+
+/** The page size MADV_REMOVE works in. */
+export const PAGE_BYTES = 4096;
+
+/**
+ * Frees the tmpfs pages behind `bytes` of a shared mapping from `offset` (madvise
+ * MADV_REMOVE): the memory and its cgroup charge go back at once, and the range reads as
+ * zeros. Both must be multiples of PAGE_BYTES, and `view` must start on a page.
+ */
+export function releasePages(view: Uint8Array, offset: number, bytes: number): void {
+  checkInteger(offset, 'offset', 0);
+  checkInteger(bytes, 'bytes', 0);
+  if (offset % PAGE_BYTES !== 0 || bytes % PAGE_BYTES !== 0 || view.byteOffset % PAGE_BYTES !== 0) throw invalidArgument('page-aligned offsets', 'releasePages', { offset, bytes, byteOffset: view.byteOffset });
+  if (offset + bytes > view.byteLength) throw invalidArgument(`a range within the ${view.byteLength} bytes of the view`, 'releasePages', { offset, bytes });
+  syscall((binding) => binding.releasePages(view, offset, bytes));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { PoisonRecordError, invalidArgument } from './errors';
+import { PoisonRecordError } from './errors';
 
 // Compiled to dist/src/common/, so the package root is three levels up.
 const PROTO_DIR = path.join(__dirname, '../../../proto');
@@ -208,21 +208,5 @@ export function int64ToDecimal(value: Int64): string {
   return (value.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
 }
 
-const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
-
-/**
- * A serialized google.rpc.Status carrying a RetryInfo, for the grpc-status-details-bin
- * trailer: OTLP clients honour its retry_delay instead of their own backoff. The delay is
- * rounded to whole milliseconds; finer precision means nothing to a retrying client.
- */
-export function encodeRetryableStatus(code: number, message: string, retryDelayMs: number): Buffer {
-  if (!Number.isInteger(code) || code < 0 || code > 0x7fffffff) throw invalidArgument('a gRPC status code', 'code', code);
-  if (!(retryDelayMs >= 0 && retryDelayMs <= Number.MAX_SAFE_INTEGER)) throw invalidArgument('a delay in milliseconds >= 0', 'retryDelayMs', retryDelayMs);
-  const delayMs = Math.round(retryDelayMs);
-  const retryInfo = RetryInfo.encode({
-    retryDelay: { seconds: Math.floor(delayMs / 1000), nanos: (delayMs % 1000) * 1_000_000 },
-  }).finish();
-  // protobufjs's bundled Any keeps its snake_case field name; only parsed .proto files are camelCased.
-  const status = Status.encode({ code, message, details: [{ type_url: RETRY_INFO_TYPE_URL, value: retryInfo }] }).finish();
-  return Buffer.from(status.buffer, status.byteOffset, status.byteLength);
-}
+// Written by hand for ingest, which loads no protobufjs; here for the exporter's tests and tools.
+export { encodeRetryableStatus } from './rpc-status';

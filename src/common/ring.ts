@@ -27,7 +27,7 @@
  */
 import { closeSync, constants, openSync, readSync, truncateSync } from 'node:fs';
 import { RingCorruptError, RingTooSmallError } from './errors';
-import { mapShared } from './native';
+import { PAGE_BYTES, mapShared, releasePages } from './native';
 import type { RecordKind, RecordSink } from './record-kind';
 
 const MAGIC = 0x47535247; // "GSRG"
@@ -222,6 +222,32 @@ export class RingWriter implements RecordSink {
       this.onPublishToSleeper();
     }
     return true;
+  }
+
+  /**
+   * Gives the pages of the ring's free part back to the kernel: tmpfs pages stay charged to
+   * the memory cgroup once touched, so after a burst the rings would otherwise hold their
+   * peak for good. Only the writer may: the free part, from the tail round to the head, is
+   * its own until it publishes, and the reader never reads past the tail. The pages come
+   * back (zeroed, at a first-touch fault each) when the writer next writes there, so call it
+   * when the writer has been idle, not per record. Returns the bytes released.
+   */
+  releaseFree(): number {
+    const { header, data, mask, capacity } = this.p;
+    const tail = Atomics.load(header, H_TAIL) >>> 0;
+    const head = Atomics.load(header, H_HEAD) >>> 0;
+    // In unwrapped positions: from the tail's position, `free` bytes on, past the end and round.
+    const from = Math.ceil((tail & mask) / PAGE_BYTES) * PAGE_BYTES;
+    const to = Math.floor(((tail & mask) + capacity - ((tail - head) >>> 0)) / PAGE_BYTES) * PAGE_BYTES;
+    let released = 0;
+    for (let at = from; at < to; ) {
+      const start = at % capacity;
+      const bytes = Math.min(to - at, capacity - start);
+      releasePages(data, start, bytes);
+      released += bytes;
+      at += bytes;
+    }
+    return released;
   }
 }
 

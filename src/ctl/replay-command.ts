@@ -7,9 +7,9 @@
 import { Command, Option } from 'clipanion';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadConfig, type Config } from '../common/config';
+import type { Config } from '../common/config';
 import { GopherShipError } from '../common/errors';
-import { createLogger, setLogLevel } from '../common/log';
+import { createLogger, setLogFormat, setLogLevel } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { ExportPipeline } from '../export/export-pipeline';
 import { EngineRunningError, PidFile } from '../common/pid-file';
@@ -29,7 +29,9 @@ export class ReplayCommand extends EngineCommand {
     details: `
       Recovers the vault first (cuts off torn tails a crash left), then exports every record
       above the replay cursor (\`<vault>/replay-cursor.json\`) in sequence order, in batches,
-      to the exporters of the configuration file. After each batch the cursor is saved; a
+      to the exporters of the configuration file (\`--config\`; without it, those of the
+      embedded defaults: the vault ./var/vault and the file exporter writing
+      ./var/out/logs.jsonl, as \`gophership run\` without --config). After each batch the cursor is saved; a
       segment whose records are all exported is deleted. A replay that is interrupted, even
       killed, resumes at the cursor when run again: the batch it was in may be exported
       twice, nothing is skipped. Records that cannot be decoded go to the dead-letter file
@@ -58,6 +60,7 @@ export class ReplayCommand extends EngineCommand {
     `,
     examples: [
       ['Replay the vault of a stopped engine', '$0 replay --config /etc/gophership/gophership.yaml'],
+      ['Replay the vault of a stopped engine on the embedded defaults', '$0 replay'],
       ['Replay a copied vault at 5000 records per second', '$0 replay --config gophership.yaml --vault /mnt/copy/vault --rate 5000'],
       ['Have the running engine replay its vault, and follow it', '$0 replay --online --config /etc/gophership/gophership.yaml'],
       ['Stop the running engine\'s replay', '$0 replay --stop --config /etc/gophership/gophership.yaml'],
@@ -73,15 +76,9 @@ export class ReplayCommand extends EngineCommand {
   async execute(): Promise<number> {
     if (this.stop) return this.withEngine((engine, timeoutMs) => stopOnlineReplay(engine, timeoutMs, this));
     if (this.online) return this.withEngine((engine, timeoutMs) => followOnlineReplay(engine, timeoutMs, this.detach, this));
-    if (this.configPath === undefined) return this.usageError('an offline replay needs --config (or add --online to ask the running engine)');
-    if (this.detach || this.addr !== undefined || this.tls) return this.usageError('--detach, --addr and --tls go with --online or --stop');
-    let config: Config;
-    try {
-      config = loadConfig(this.configPath);
-    } catch (err) {
-      if (err instanceof GopherShipError) return this.usageError(`${err.code}: ${err.message}`);
-      throw err;
-    }
+    if (this.detach || this.addr !== undefined || this.socket !== undefined || this.tls) return this.usageError('--detach, --addr, --socket and --tls go with --online or --stop');
+    const config = this.engineConfig(this.configPath);
+    if (typeof config === 'string') return this.usageError(config);
     const rate = this.rate === undefined ? config.vault.replay_records_per_second : Number(this.rate);
     if (!Number.isSafeInteger(rate) || rate < 1 || rate > MAX_RATE) {
       return this.usageError(`--rate takes a whole number of records per second from 1 to ${MAX_RATE}, not ${this.rate}`);
@@ -91,6 +88,7 @@ export class ReplayCommand extends EngineCommand {
       return this.usageError(`--vault ${this.vault} is not a directory`);
     }
     setLogLevel(config.log_level);
+    setLogFormat(config.log_format);
     const progress = new ProgressPrinter(this.context.stdout, this.json);
     let summary: ReplaySummary;
     try {

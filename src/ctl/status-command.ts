@@ -36,6 +36,7 @@ export class StatusCommand extends EngineCommand {
 function formatStatus(s: EngineStatusMessage): string {
   const lines = [`engine ${s.version}, pid ${s.pid}, up ${duration(s.uptime_ms)}${s.draining ? ', DRAINING' : ''}`];
   lines.push(s.zone ? formatZone(s.zone) : `zone: ${s.zone_error}`);
+  lines.push(...formatMemory(s.memory));
   lines.push('children:');
   for (const c of s.children) lines.push(`  ${c.name.padEnd(10)} ${c.pid === 0 ? 'not running' : `pid ${c.pid}, up ${duration(c.uptime_ms)}`}, ${c.restarts} restarts`);
   lines.push('rings:');
@@ -59,6 +60,15 @@ export function formatZone(z: ZoneStatusMessage): string {
     `  inputs: ${i.source} ${bytes(i.usage_bytes)} of ${bytes(i.limit_bytes)}${psi}, tree rss ${bytes(i.tree_rss_bytes)}, green ring fill ${percent(i.green_ring_fill)}, red ring fill ${percent(i.red_ring_fill)}`,
     `  thresholds: yellow ${t.yellow}, red ${t.red}, recover ${t.recover}, ring yellow ${t.ring_yellow}, ring red ${t.ring_red}`,
   ].join('\n');
+}
+
+/** The plan made at start beside what is held now: the operator's answer to "will it fit?". */
+function formatMemory(m: EngineStatusMessage['memory']): string[] {
+  return [
+    `memory: plan ${bytes(m.plan_bytes)} worst case, budget ${bytes(m.budget_bytes)} (${m.fraction} of ${bytes(m.limit_bytes)}, ${m.limit_source})`,
+    `  now: working set ${bytes(m.usage_bytes)}, tree rss ${bytes(m.tree_rss_bytes)}, rings hold ${bytes(m.ring_used_bytes)}`,
+    `  plan: ${m.parts.map((p) => `${p.part} ${bytes(p.bytes)}`).join(', ')}`,
+  ];
 }
 
 function duration(ms: number): string {

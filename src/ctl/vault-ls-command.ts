@@ -1,10 +1,9 @@
 /**
- * `gs-ctl vault ls DIR`: what a vault directory holds, segment by segment. Reads only: a
+ * `gs-ctl vault ls [DIR]`: what a vault directory holds, segment by segment. Reads only: a
  * torn tail is listed as found, never cut off, so an operator can look before recovery acts.
  */
 import { Command, Option } from 'clipanion';
-import { CtlCommand } from './ctl-command';
-import { statSync } from 'node:fs';
+import { VaultReadCommand } from './vault-read-command';
 import { basename } from 'node:path';
 import { GopherShipError, VaultCorruptError } from '../common/errors';
 import { scanSegment } from '../vault/segment-reader';
@@ -29,7 +28,7 @@ interface Listing {
   total: Omit<SegmentListing, 'file' | 'error'> & { segments: number };
 }
 
-export class VaultLsCommand extends CtlCommand {
+export class VaultLsCommand extends VaultReadCommand {
   static override paths = [['vault', 'ls']];
   static override usage = Command.Usage({
     description: 'List the segments of a raw vault: seq range, records, bytes, receive times.',
@@ -37,25 +36,27 @@ export class VaultLsCommand extends CtlCommand {
       Reads every segment of DIR and checks every record's CRC; damaged records are left
       out of the counts (\`gs-ctl vault verify\` says where they are). Nothing is changed:
       a torn tail a crash left behind is not cut off, so this is safe beside a running
-      engine and before a replay.
+      engine and before a replay. Without DIR: vault.dir of \`--config FILE\`, or of the
+      embedded defaults (./var/vault, the vault of \`gophership run\` without --config).
 
       Exit codes: 0 listed; 1 a segment could not be read (I/O error); 2 usage error
       (DIR is not a directory, unknown option).
     `,
     examples: [
-      ['List the vault of the default data_dir', '$0 vault ls ./var/vault'],
-      ['The same as one JSON object', '$0 vault ls --json ./var/vault'],
+      ['List the vault of the embedded defaults (./var/vault)', '$0 vault ls'],
+      ['List the vault of a configuration file, as one JSON object', '$0 vault ls --json --config /etc/gophership/gophership.yaml'],
+      ['List a copied vault', '$0 vault ls /mnt/copy/vault'],
     ],
   });
 
   json = Option.Boolean('--json', false, { description: 'Print one JSON object instead of a table' });
-  dir = Option.String({ name: 'DIR' });
 
   async execute(): Promise<number> {
-    if (statSync(this.dir, { throwIfNoEntry: false })?.isDirectory() !== true) return this.usageError(`${this.dir} is not a directory`);
+    const dir = this.vaultDir();
+    if (typeof dir !== 'string') return dir.usage;
     let listing: Listing;
     try {
-      listing = listVault(this.dir);
+      listing = listVault(dir);
     } catch (err) {
       this.context.stderr.write(`gs-ctl vault ls: ${reason(err)}\n`);
       return 1;

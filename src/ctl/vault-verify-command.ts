@@ -1,11 +1,10 @@
 /**
- * `gs-ctl vault verify DIR`: checks every record of every segment and says where the damage
+ * `gs-ctl vault verify [DIR]`: checks every record of every segment and says where the damage
  * is. Reads only, so it can judge a vault before recovery cuts anything off, or beside a
  * running engine.
  */
 import { Command, Option } from 'clipanion';
-import { CtlCommand } from './ctl-command';
-import { statSync } from 'node:fs';
+import { VaultReadCommand } from './vault-read-command';
 import { basename } from 'node:path';
 import { GopherShipError, VaultCorruptError } from '../common/errors';
 import { SEGMENT_HEADER_BYTES, framedBytes } from '../vault/segment-format';
@@ -32,7 +31,7 @@ interface Verdict {
   problems: Problem[];
 }
 
-export class VaultVerifyCommand extends CtlCommand {
+export class VaultVerifyCommand extends VaultReadCommand {
   static override paths = [['vault', 'verify']];
   static override usage = Command.Usage({
     description: 'Check every record of a raw vault (CRC32C) and report damage.',
@@ -41,26 +40,28 @@ export class VaultVerifyCommand extends CtlCommand {
       be passed over: a corrupt record skipped between good ones (its records are lost to
       replay), or a torn tail (a record cut short by a crash, or damage at the end; recovery
       cuts it off). A segment whose header cannot be read is reported too. Nothing is
-      changed.
+      changed. Without DIR: vault.dir of \`--config FILE\`, or of the embedded defaults
+      (./var/vault, the vault of \`gophership run\` without --config).
 
       Exit codes: 0 every segment is clean; 1 damage found (the report says where), or a
       segment could not be read (I/O error); 2 usage error (DIR is not a directory, unknown
       option).
     `,
     examples: [
-      ['Check the vault of the default data_dir', '$0 vault verify ./var/vault'],
-      ['The same as one JSON object', '$0 vault verify --json ./var/vault'],
+      ['Check the vault of the embedded defaults (./var/vault)', '$0 vault verify'],
+      ['Check the vault of a configuration file, as one JSON object', '$0 vault verify --json --config /etc/gophership/gophership.yaml'],
+      ['Check a copied vault', '$0 vault verify /mnt/copy/vault'],
     ],
   });
 
   json = Option.Boolean('--json', false, { description: 'Print one JSON object instead of a report' });
-  dir = Option.String({ name: 'DIR' });
 
   async execute(): Promise<number> {
-    if (statSync(this.dir, { throwIfNoEntry: false })?.isDirectory() !== true) return this.usageError(`${this.dir} is not a directory`);
+    const dir = this.vaultDir();
+    if (typeof dir !== 'string') return dir.usage;
     let verdict: Verdict;
     try {
-      verdict = verifyVault(this.dir);
+      verdict = verifyVault(dir);
     } catch (err) {
       this.context.stderr.write(`gs-ctl vault verify: ${err instanceof GopherShipError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
       return 1;

@@ -4,7 +4,7 @@
  * batch. Records are counted here, where they are prepared, never in ingest. Registered once
  * per process, whatever the number of pipelines in it.
  */
-import { Histogram } from 'prom-client';
+import { Histogram } from '../common/prom-lite';
 import { registry } from '../common/metrics';
 import { mirroredCounter } from '../common/mirrored-metrics';
 import type { ExportBatch, Exporter } from './exporter';

@@ -147,11 +147,12 @@ function peerAttributes(transport: LinesTransport, source: string): OtlpKeyValue
     attributes.push(keyValue('network.transport', 'unix'), keyValue('network.local.address', source));
   } else {
     const colon = source.lastIndexOf(':');
-    attributes.push(keyValue('network.transport', 'tcp'), keyValue('network.peer.address', source.slice(0, colon)), keyValue('network.peer.port', source.slice(colon + 1)));
+    attributes.push(keyValue('network.transport', 'tcp'), keyValue('network.peer.address', source.slice(0, colon)), keyValue('network.peer.port', Number(source.slice(colon + 1))));
   }
   return attributes;
 }
 
-function keyValue(key: string, value: string): OtlpKeyValue {
+/** Values typed as the semantic conventions type them: network.peer.port is an int. */
+function keyValue(key: string, value: string | number): OtlpKeyValue {
   return { key, value: anyValueOf(value) };
 }

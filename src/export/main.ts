@@ -12,14 +12,13 @@ import type { RingRecord } from '../common/ring';
 import { RingDrain, type BatchLimits } from '../common/ring-drain';
 import type { Config } from '../common/config';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
+import { DECODED_BATCH_BYTES } from '../common/memory-plan';
 import { ExportPipeline } from './export-pipeline';
 
-const MiB = 1024 * 1024;
-// A decoded request and its JSON line take about ten times its wire bytes: 1 MiB of requests
-// per batch keeps a decoding exporter's heap in the tens of MiB. Forwarding exporters copy
-// no more than the batch, so their own batch.max_bytes may take it higher.
+// A decoded request and its JSON line take several times its wire bytes: DECODED_BATCH_BYTES
+// of requests per batch (counted by memory-plan.ts) keeps a decoding exporter's memory small.
+// Forwarding exporters copy no more than the batch, so their own batch.max_bytes may take it higher.
 const RECORDS_PER_BATCH = 512;
-const DECODED_BATCH_BYTES = MiB;
 /** Of the shutdown grace, what waiting for downstreams may take before deliveries are cut off. */
 const GRACE_FOR_DELIVERY = 0.8;
 

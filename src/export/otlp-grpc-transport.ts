@@ -6,7 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createSecureContext } from 'node:tls';
-import { formatListen, type OtlpGrpcExporterConfig } from '../common/config';
+import type { OtlpGrpcExporterConfig } from '../common/config';
+import { formatListen } from '../common/listen-address';
 import { ExportRejectedError, ExportUnavailableError } from '../common/errors';
 import { ExportLogsServiceResponse } from '../common/otlp-proto';
 import type { ExportAck, Transport } from './otlp-exporter';

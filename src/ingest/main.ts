@@ -4,11 +4,12 @@
  * rings: green to the exporters, red to the vault. It never parses a payload.
  */
 import { lookup } from 'node:dns/promises';
-import { formatListen, type ListenAddress } from '../common/config';
+import { formatListen, type ListenAddress } from '../common/listen-address';
 import { runChild } from '../common/child-runtime';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { listenReusePort } from '../common/native';
 import { attachRing, type Ring, type RingWriter } from '../common/ring';
+import { releaseIdleRings } from '../common/ring-release';
 import { ringPath, type RingColor } from '../common/ring-layout';
 import { CommitWaiter } from '../common/commit-waiter';
 import { TlsReloader, tlsServerOptions, type ReloadableServer } from '../common/tls-context';
@@ -39,7 +40,10 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     observePivot(latencyNs);
     log.info('pivot to red reached ingest', { latencyUs: Number(latencyNs / 1000n) });
   };
-  const sink = new ZoneRouter(writerFor('green', attachRing(greenPath), greenPath), writerFor('red', redRing, redPath), zone, onPivot, redCommits);
+  const greenWriter = writerFor('green', attachRing(greenPath), greenPath);
+  const redWriter = writerFor('red', redRing, redPath);
+  const sink = new ZoneRouter(greenWriter, redWriter, zone, onPivot, redCommits);
+  const stopReleasing = releaseIdleRings(new Map([[greenPath, greenWriter], [redPath, redWriter]]), log);
   const grpc = config.ingest.otlp_grpc;
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
   // TLS on the TCP listeners; a Unix socket is local, guarded by its file mode.
@@ -101,6 +105,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     },
     async close(graceMs) {
       for (const r of reloaders) r.close();
+      stopReleasing();
       await Promise.all([...servers, ...httpServers, ...linesServers].map((s): Promise<void> => s.close(graceMs)));
       for (const bell of bells) bell.close();
       redCommits?.close();

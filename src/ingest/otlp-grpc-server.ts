@@ -21,7 +21,7 @@ import type { TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
-import { encodeRetryableStatus } from '../common/otlp-proto';
+import { encodeRetryableStatus } from '../common/rpc-status';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { guardTlsServer } from '../common/tls-context';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';

@@ -4,7 +4,7 @@
  * answer in the request's content type). Retryable refusals carry a RetryInfo detail beside
  * the Retry-After header, as the gRPC receiver does in its status details.
  */
-import { Status, encodeRetryableStatus } from '../common/otlp-proto';
+import { encodeRetryableStatus, encodeStatusMessage } from '../common/rpc-status';
 import { GrpcStatus } from './grpc-status';
 
 export type BodyEncoding = 'proto' | 'json';
@@ -29,8 +29,7 @@ export function encodeStatus(encoding: BodyEncoding, httpStatus: number, message
   const code = RPC_CODE_OF_HTTP_STATUS[httpStatus];
   if (encoding === 'proto') {
     if (retryDelayMs !== undefined) return encodeRetryableStatus(code, message, retryDelayMs);
-    const bytes = Status.encode({ code, message }).finish();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return encodeStatusMessage(code, message);
   }
   // proto3 JSON: a Duration is decimal seconds with an "s"; Any names its type in "@type".
   const details = retryDelayMs === undefined ? undefined : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryDelayMs / 1000}s` }];

@@ -2,7 +2,7 @@
  * Pivot latency: from the pressure monitor's decision to go Red to the first request this
  * worker wrote to its red ring. Observed once per decision, so a histogram costs nothing here.
  */
-import { Histogram } from 'prom-client';
+import { Histogram } from '../common/prom-lite';
 import { registry } from '../common/metrics';
 
 // 50 µs to 1 s: the goal is under 1 ms; past that, the buckets show how far off.

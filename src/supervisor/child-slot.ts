@@ -6,9 +6,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec, type MetricsSnapshot, type SupervisorMessage } from '../common/child-protocol';
 import type { Config, EngineConfig } from '../common/config';
 import type { Logger } from '../common/log';
+import { exporterMallocKeepBytes, semiSpaceMib } from '../common/memory-plan';
 import { RestartPolicy } from './restart-policy';
 
 export interface ChildSlotOptions {
@@ -105,6 +107,7 @@ export class ChildSlot {
     });
     this.child = child;
     this.startedAt = Date.now();
+    if (child.pid !== undefined) setOomScoreAdj(child.pid, this.o.role, this.o.log);
     child.on('message', (msg: ChildMessage) => {
       if (msg.type === 'ready') {
         this.o.log.info('child ready', { child: this.name, childPid: child.pid, restarts: this.restarts });
@@ -158,14 +161,33 @@ export class ChildSlot {
  * not take more than the old space may.
  */
 function heapFlags(capMib: number): string[] {
-  const semiSpaceMib = Math.max(1, Math.min(16, Math.floor(capMib / 16)));
   // --expose-gc: in a memory-Red zone every child collects at once (memory-relief.ts), so its
   // heap shrinks while the engine sheds load instead of whenever V8 gets round to it.
-  return [`--max-old-space-size=${capMib}`, `--max-semi-space-size=${semiSpaceMib}`, '--expose-gc'];
+  return [`--max-old-space-size=${capMib}`, `--max-semi-space-size=${semiSpaceMib(capMib)}`, '--expose-gc'];
 }
 
 function heapCapMib(config: Config, role: ChildRole): number {
   return role === 'ingest' ? config.ingest.max_heap_mib : role === 'export' ? config.export.max_heap_mib : config.vault.max_heap_mib;
+}
+
+/**
+ * If the kernel must OOM-kill in our cgroup, it takes the process with the highest score:
+ * an exporter first (it holds no acknowledged data of its own: the rings do), then an ingest
+ * worker (its clients retry what it had not acknowledged), the vault last, and never the
+ * supervisor, which restarts them. Raising a child's score needs no privilege; the
+ * supervisor keeps the score the operator started it with (0 unless a unit sets
+ * OOMScoreAdjust), and a child never goes below it.
+ */
+const OOM_SCORE_ADJ: Record<ChildRole, number> = { export: 1000, ingest: 900, vault: 500 };
+
+function setOomScoreAdj(pid: number, role: ChildRole, log: Logger): void {
+  try {
+    const own = Number(readFileSync('/proc/self/oom_score_adj', 'utf8'));
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(Math.max(own, OOM_SCORE_ADJ[role])));
+  } catch (err) {
+    // The child may already be gone (its exit is handled), or /proc is not Linux's.
+    log.debug('could not set oom_score_adj', { childPid: pid, role, err });
+  }
 }
 
 /** The child's own grace timer runs from when it reads the message, a little after ours. */
@@ -195,6 +217,6 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
  */
 function roleEnv(config: Config, role: ChildRole): Record<string, string> {
   if (role !== 'export' || process.env.GLIBC_TUNABLES !== undefined) return {};
-  const keep = Math.min(64, Math.floor(config.export.max_heap_mib / 8)) * 1024 * 1024;
+  const keep = exporterMallocKeepBytes(config.export.max_heap_mib);
   return { GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=${keep / 2}:glibc.malloc.trim_threshold=${keep}` };
 }

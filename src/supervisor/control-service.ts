@@ -5,7 +5,7 @@
  */
 import type { ChildMessage, ReplayState, SupervisorMessage } from '../common/child-protocol';
 import type { EngineConfig } from '../common/config';
-import type { DrainReportMessage, EngineStatusMessage, ExporterStatusMessage, ReplayStatusMessage, RingStatusMessage, ZoneStatusMessage } from '../common/control-proto';
+import type { DrainReportMessage, EngineStatusMessage, ExporterStatusMessage, MemoryStatusMessage, ReplayStatusMessage, RingStatusMessage, ZoneStatusMessage } from '../common/control-proto';
 import { ControlUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { REPLAY_RING, listRings, ringsOfExporter } from '../common/ring-layout';
@@ -54,6 +54,7 @@ export class ControlService {
   }
 
   status(): EngineStatusMessage {
+    const rings = this.ringStatus();
     let zone: ZoneStatusMessage | null = null;
     let zoneError = '';
     try {
@@ -68,11 +69,28 @@ export class ControlService {
       zone,
       zone_error: zoneError,
       children: this.engine.children().map((c) => ({ name: c.name, role: c.role, index: c.index, pid: c.pid ?? 0, uptime_ms: c.uptimeMs, restarts: c.restarts })),
-      rings: this.ringStatus(),
+      rings,
       vault: { dir: this.config.vault.dir, ...this.vault },
       replay: this.replay,
       exporters: this.exporterStatus(),
       draining: this.engine.draining,
+      memory: this.memoryStatus(zone, rings),
+    };
+  }
+
+  private memoryStatus(zone: ZoneStatusMessage | null, rings: readonly RingStatusMessage[]): MemoryStatusMessage {
+    const plan = this.config.memory.plan;
+    return {
+      limit_bytes: plan.limit_bytes,
+      limit_source: plan.limit_source,
+      fraction: plan.fraction,
+      budget_bytes: plan.budget_bytes,
+      plan_bytes: plan.total_bytes,
+      parts: Object.entries(plan.parts).map(([part, bytes]) => ({ part, bytes })),
+      sizes: Object.entries(plan.sizes).map(([key, s]) => ({ key, value: s.value, source: s.source })),
+      usage_bytes: zone?.inputs.usage_bytes ?? 0,
+      tree_rss_bytes: zone?.inputs.tree_rss_bytes ?? 0,
+      ring_used_bytes: rings.reduce((sum, r) => sum + r.used_bytes, 0),
     };
   }
 

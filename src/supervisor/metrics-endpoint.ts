@@ -13,6 +13,7 @@ import { MetricsGatherer } from './metrics-gather';
 import { MetricsServer } from './metrics-server';
 import { registerSupervisorMetrics } from './supervisor-metrics';
 import { registerZoneMetrics } from './zone-metrics';
+import { registerMemoryPlanMetrics } from './memory-plan-metrics';
 import type { ZoneMonitor } from './zone-monitor';
 import type { RingHeaders } from './ring-headers';
 
@@ -33,6 +34,7 @@ export async function startMetricsEndpoint(config: Config, engine: EngineView, l
   collectProcessMetrics('supervisor');
   registerSupervisorMetrics(engine.rings, engine.slots, engine.controlRefusals);
   registerZoneMetrics(engine.zones);
+  registerMemoryPlanMetrics(config.memory.plan);
   const gatherer = new MetricsGatherer(engine.slots, m.child_timeout_ms);
   const server = await MetricsServer.listen(
     m.listen.host,

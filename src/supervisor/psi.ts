@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { watchPriority } from '../common/native';
-import { StatFile } from './stat-file';
+import { StatFile } from '../common/stat-file';
 
 export interface PsiReading {
   some: number;

@@ -47,7 +47,7 @@ function makeRings(config: EngineConfig, log: Logger): ZoneCell {
       makeBells(path);
     }
   }
-  openRing(replayRingPath(dir), config.rings.green_bytes);
+  openRing(replayRingPath(dir), config.rings.replay_bytes);
   makeBells(replayRingPath(dir));
   return new ZoneCell(zoneCellPath(dir));
 }

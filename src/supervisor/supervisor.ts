@@ -22,7 +22,7 @@ import { RingDir } from './ring-dir';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 import { probeIngestPorts } from './listen-probe';
-import { detectMemorySource } from './memory-source';
+import { detectMemorySource } from '../common/memory-source';
 import { RingHeaders } from './ring-headers';
 import { ZoneMonitor } from './zone-monitor';
 
@@ -52,12 +52,21 @@ export class Supervisor implements ControlledEngine {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves when every ingest worker is listening. */
+  /** Resolves once the listeners are open and the children forked; `engine ready` is logged when they all are. */
   async start(): Promise<void> {
     const { config: loaded, log } = this;
     makeDirs(loaded.data_dir, 0o700);
     warnIfWritableByOthers(loaded.data_dir, log);
     this.pidFile = PidFile.acquire(join(loaded.data_dir, 'gophership.pid'));
+    const plan = loaded.memory.plan;
+    log.info('memory plan', {
+      limitBytes: plan.limit_bytes,
+      limitSource: plan.limit_source,
+      budgetBytes: plan.budget_bytes,
+      planBytes: plan.total_bytes,
+      parts: plan.parts,
+      sizes: Object.fromEntries(Object.entries(plan.sizes).map(([key, s]) => [key, `${s.value} (${s.source})`])),
+    });
     // Before anything is made: a port another engine holds ends the start with nothing to undo.
     await probeIngestPorts(loaded);
     this.ringDir = RingDir.open(loaded, log);
@@ -97,32 +106,37 @@ export class Supervisor implements ControlledEngine {
       return;
     }
 
-    this.vault.push(this.slot(config, 'vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map()));
+    // `engine ready` means every child has said so once, the vault and exporters included:
+    // a record accepted then has its whole path up. A child that cannot start (it crash-loops,
+    // saying why) holds it back without holding back the start: ingest serves meanwhile.
+    let pending = 1 + config.export.processes + config.ingest.workers;
+    const ready = (): void => {
+      if (this.stopping !== undefined) return;
+      log.info('engine ready', {
+        otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
+        otlp_http: config.ingest.otlp_http.listen.map(formatListen),
+        lines: config.ingest.lines.listen.map(formatListen),
+        workers: config.ingest.workers,
+        exporters: config.export.processes,
+        data_dir: config.data_dir,
+        control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
+      });
+    };
+    const onFirstReady = (): (() => void) => {
+      let first = true;
+      return () => {
+        if (first && --pending === 0) ready();
+        first = false;
+      };
+    };
+    this.vault.push(this.slot(config, 'vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map(), onFirstReady()));
     for (let i = 0; i < config.export.processes; i++) {
-      this.exporters.push(this.slot(config, 'export', i, join(CHILD_DIR, 'export/main.js'), new Map()));
+      this.exporters.push(this.slot(config, 'export', i, join(CHILD_DIR, 'export/main.js'), new Map(), onFirstReady()));
     }
-    let pending = config.ingest.workers;
-    const allReady = new Promise<void>((resolve) => {
-      for (let i = 0; i < config.ingest.workers; i++) {
-        let first = true;
-        const slot = this.slot(config, 'ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners!.fds, () => {
-          if (first && --pending === 0) resolve();
-          first = false;
-        });
-        this.ingest.push(slot);
-      }
-    });
+    for (let i = 0; i < config.ingest.workers; i++) {
+      this.ingest.push(this.slot(config, 'ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
+    }
     for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
-    await allReady;
-    log.info('engine ready', {
-      otlp_grpc: config.ingest.otlp_grpc.listen.map(formatListen),
-      otlp_http: config.ingest.otlp_http.listen.map(formatListen),
-      lines: config.ingest.lines.listen.map(formatListen),
-      workers: config.ingest.workers,
-      exporters: config.export.processes,
-      data_dir: config.data_dir,
-      control: [`unix:${config.control.socket}`, ...(config.control.tcp === null ? [] : [formatListen(config.control.tcp.listen)])],
-    });
   }
 
   children(): readonly ChildSlot[] {
@@ -174,7 +188,7 @@ export class Supervisor implements ControlledEngine {
   }
 
   private async stopChildren(): Promise<void> {
-    // A start that failed before forking has nothing to drain, and says nothing about it.
+    // A start that failed before forking has nothing to drain, and must not say it drains.
     if (this.children().length === 0) return;
     const started = Date.now();
     const grace = this.config.supervisor.shutdown_timeout_ms;

@@ -4,7 +4,7 @@
  * once per process, so the sum is what the tree really holds.
  */
 import { readFileSync } from 'node:fs';
-import { statValue } from './stat-file';
+import { statValue } from '../common/stat-file';
 
 export function treePssBytes(pids: readonly number[]): number {
   let kib = 0;

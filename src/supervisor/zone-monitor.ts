@@ -7,7 +7,7 @@
 import type { Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { ZoneCause, type ZoneCell } from '../common/zone-cell';
-import type { MemorySource } from './memory-source';
+import type { MemorySource } from '../common/memory-source';
 import { PsiFile, armPsiTrigger } from './psi';
 import type { RingHeaders } from './ring-headers';
 import { treePssBytes } from './tree-rss';

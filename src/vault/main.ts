@@ -12,24 +12,22 @@ import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell
 import { GopherShipError, VaultFullError } from '../common/errors';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
+import { releaseIdleRings } from '../common/ring-release';
 import { RingDrain } from '../common/ring-drain';
 import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { replayOnline } from './online-replay';
-import type { ReplayProgress } from './replayer';
 import { readCursor } from './replay-cursor';
 import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
+import { MAX_UNDELIVERED, type ReplayProgress } from './replayer';
 import { SegmentWriter } from './segment-writer';
 import { listSegments, recoverVault } from './vault-dir';
 import { VaultMetrics } from './vault-metrics';
 
-// Raw bytes are only copied here, so batches can be large: more records per O_DIRECT write.
-const BATCH_LIMITS = { records: 4096, bytes: 8 * 1024 * 1024 };
-// One O_DIRECT write carries up to this much. 8 MiB rather than the writer's 1 MiB default:
-// in `BENCH_SECONDS=4 BENCH_ROUNDS=1 BENCH_BATCH=1000 BENCH_RED_GB=0 npm run bench:red`,
-// three runs each, refusals fell from 18-38 % to 14-18 % and accepted/baseline rose from a
-// median 0.28 to 0.36 (docs/benchmarks.md).
-const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+// Raw bytes are only copied here, so batches can be large: as many records as one O_DIRECT
+// write carries (vault.write_buffer_bytes, from the memory plan: 8 MiB from a 512 MiB limit
+// up; against 1 MiB, bench:red refused 14-18 % instead of 18-38 %, docs/benchmarks.md).
+const BATCH_RECORDS = 4096;
 /** How often an idle vault looks whether an automatic replay is due. */
 const AUTO_REPLAY_CHECK_MS = 1000;
 // A roll pads the closing segment to the write alignment (4 KiB by default).
@@ -45,7 +43,7 @@ runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
   const openWriter = (lastSeq: number): SegmentWriter =>
-    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: WRITE_BUFFER_BYTES });
+    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: v.write_buffer_bytes });
   // A replay that emptied the vault leaves its cursor behind: new records must number above
   // it, or the next replay would take them for done and delete them.
   let writer = openWriter(Math.max(recovered.lastSeq, readCursor(v.dir)));
@@ -79,7 +77,7 @@ runChild(async ({ config }, log) => {
   };
 
   const paths = ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red'));
-  const drain = new RingDrain(paths, handle, log, BATCH_LIMITS);
+  const drain = new RingDrain(paths, handle, log, { records: BATCH_RECORDS, bytes: v.write_buffer_bytes });
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
   const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
@@ -90,6 +88,7 @@ runChild(async ({ config }, log) => {
   const replayBell = new DoorbellSender(doorbellPath(replayPath));
   const replayWriter = replayRing.writer(() => replayBell.ring());
   const replayCommitted = new CommitWaiter(replayRing, commitBellPath(replayPath));
+  const stopReleasing = releaseIdleRings(new Map([[replayPath, replayWriter]]), log);
   let replaying: Promise<void> | undefined;
   let stopReplay = new AbortController();
   // Every record above the cursor is waiting for a replay (seqs are consecutive).
@@ -115,6 +114,8 @@ runChild(async ({ config }, log) => {
       writer: replayWriter,
       committed: replayCommitted,
       recordsPerSecond: v.replay_records_per_second,
+      // The batches handed over but not delivered are copies: together they take at most one write buffer (memory-plan.ts).
+      batchBytes: Math.max(1, Math.floor(v.write_buffer_bytes / MAX_UNDELIVERED)),
       beforeSeq,
       signal: stopReplay.signal,
       zone: () => zone.zone(),
@@ -182,6 +183,7 @@ runChild(async ({ config }, log) => {
       clearInterval(statsTimer);
       writer.close();
       replayCommitted.close();
+      stopReleasing();
       replayBell.close();
     },
   };

@@ -26,6 +26,8 @@ export interface OnlineReplayOptions {
   writer: RingWriter;
   committed: CommitWaiter;
   recordsPerSecond: number;
+  /** A replay batch's bytes, at most. */
+  batchBytes: number;
   /** First seq of the segment the vault is writing: it is not replayed. */
   beforeSeq: number;
   signal: AbortSignal;
@@ -53,6 +55,7 @@ export async function replayOnline(o: OnlineReplayOptions): Promise<ReplaySummar
   return replayVault({
     dir: o.dir,
     recordsPerSecond: o.recordsPerSecond,
+    batchBytes: o.batchBytes,
     pace,
     beforeSeq: o.beforeSeq,
     signal: o.signal,

@@ -27,13 +27,14 @@ import { listSegments } from './vault-dir';
 
 /** Bounds a batch like an exporter's ring batch, so the handler sees the load it is built for. */
 const BATCH_MAX_RECORDS = 512;
-const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+const DEFAULT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
 /**
- * Batches handed over but not yet delivered, at most. Reading and handing over the next
+ * Batches handed over but not yet delivered, at most (memory-plan.ts counts them: the batches
+ * are copies). Reading and handing over the next
  * batch while the exporter works on the last keeps both busy; the handler's own buffer (the
  * replay ring) bounds the bytes, this bounds how far the cursor may lag.
  */
-const MAX_UNDELIVERED = 4;
+export const MAX_UNDELIVERED = 4;
 /** While paused, how often to look whether the pace allows going on again. */
 const PAUSE_RECHECK_MS = 50;
 
@@ -93,6 +94,8 @@ export interface ReplayOptions {
   readonly handle: ReplayHandler;
   /** Upper bound on the records handed out per second. */
   readonly recordsPerSecond: number;
+  /** A batch's payload bytes, at most (a single larger record still makes a batch of its own); 8 MiB unless set. */
+  readonly batchBytes?: number;
   /**
    * The share of that rate allowed now, asked as the replay goes: 1 (the default), a fraction
    * to slow it, 0 to pause it until the share is above 0 again.
@@ -189,7 +192,7 @@ class Replay {
         // The reader reuses its buffer on the next read; the batch must outlive that.
         batch.push({ ...record, payload: record.payload.slice() });
         bytes += record.payload.byteLength;
-        if (batch.length >= this.batchRecords || bytes >= BATCH_MAX_BYTES) {
+        if (batch.length >= this.batchRecords || bytes >= (this.options.batchBytes ?? DEFAULT_BATCH_MAX_BYTES)) {
           if (!(await this.deliver(path, batch, bytes))) return false;
           batch = [];
           bytes = 0;

@@ -56,6 +56,11 @@ export function scratchDir(prefix: string): string {
 export interface LaunchOptions {
   /** A cgroup directory the supervisor joins before it forks any child. */
   cgroup?: string;
+  /**
+   * The log line that says the engine is up, `engine ready` (every child ready) by default;
+   * an engine with a child that never starts waits for another.
+   */
+  readyWhen?: (line: LogLine) => boolean;
 }
 
 export async function startEngine(overrides: Record<string, unknown> = {}, options: LaunchOptions = {}): Promise<Engine> {
@@ -146,7 +151,7 @@ async function launch(layout: Layout, options: LaunchOptions): Promise<Engine> {
       rmSync(ringDir, { recursive: true, force: true });
     },
   };
-  await waitForLog((l) => l.msg === 'engine ready');
+  await waitForLog(options.readyWhen ?? ((l) => l.msg === 'engine ready'));
   return engine;
 }
 

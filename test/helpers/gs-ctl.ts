@@ -13,7 +13,12 @@ export interface Run {
 }
 
 export async function gsCtl(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [GS_CTL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return gsCtlIn(process.cwd(), ...args);
+}
+
+/** gs-ctl run from `cwd`, where its defaults (./var of the embedded configuration) point. */
+export async function gsCtlIn(cwd: string, ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, [GS_CTL, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
