@@ -2,6 +2,7 @@
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenReusePort", Napi::Function::New(env, ListenReusePort, "listenReusePort"));
+  exports.Set("probeBind", Napi::Function::New(env, ProbeBind, "probeBind"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred, "peerCred"));

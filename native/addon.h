@@ -12,6 +12,7 @@
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& subject);
 
 Napi::Value ListenReusePort(const Napi::CallbackInfo& info);
+Napi::Value ProbeBind(const Napi::CallbackInfo& info);
 Napi::Value ListenUnix(const Napi::CallbackInfo& info);
 Napi::Value LocalPort(const Napi::CallbackInfo& info);
 Napi::Value PeerCred(const Napi::CallbackInfo& info);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <malloc.h>
@@ -14,15 +15,37 @@ Napi::Value MapShared(const Napi::CallbackInfo& info) {
   const std::string path = info[0].As<Napi::String>();
   const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
 
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // Created exclusively when new; an existing file is opened without following a symlink
+  // and must be the engine's own, so that nobody else can read or plant what is mapped.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const bool created = fd >= 0;
+  if (!created && errno == EEXIST) fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) ThrowErrno(env, errno, "open", path);
   auto fail = [&](const char* syscall) {
     const int err = errno;
     close(fd);
     ThrowErrno(env, err, syscall, path);
   };
+  // The umask may have taken bits from 0600; the check below wants exactly 0600.
+  if (created && fchmod(fd, 0600) < 0) fail("fchmod");
   struct stat status;
   if (fstat(fd, &status) < 0) fail("fstat");
+  const char* unsafe = nullptr;
+  if (!S_ISREG(status.st_mode)) {
+    unsafe = "not a regular file";
+  } else if (status.st_uid != geteuid()) {
+    unsafe = "owned by another user";
+  } else if ((status.st_mode & 07777) != 0600) {
+    unsafe = "mode is not 0600";
+  }
+  if (unsafe != nullptr) {
+    close(fd);
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", status.st_mode & 07777);
+    ThrowSyscallError(env, EPERM, "fstat",
+                      path + " is " + unsafe + " (uid " + std::to_string(status.st_uid) + ", mode " + mode +
+                          "); the engine maps only files of its own uid with mode 0600");
+  }
   // Only ever grow: a ring file that is mapped smaller than it is may still hold unread data.
   if (static_cast<size_t>(status.st_size) < bytes && ftruncate(fd, static_cast<off_t>(bytes)) < 0) fail("ftruncate");
   void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -4,7 +4,7 @@ import { gsCtl } from './helpers/gs-ctl';
 // Every run here is piped, as in a script: no escape codes, whatever the terminal type.
 const ESCAPE = /\x1b\[/;
 
-const COMMANDS = [['status'], ['zone'], ['drain'], ['replay'], ['vault', 'ls'], ['vault', 'verify']];
+const COMMANDS = [['status'], ['zone'], ['drain'], ['replay'], ['vault', 'ls'], ['vault', 'verify'], ['rings']];
 
 for (const command of COMMANDS) {
   test(`gs-ctl ${command.join(' ')} --help describes the command with examples and exit codes`, async (t) => {

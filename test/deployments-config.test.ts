@@ -3,10 +3,12 @@
  * paths that their systemd unit, Kubernetes manifests and Compose file give them.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { validateConfig, type Config } from '../src/common/config';
+import { makePki } from './helpers/certs';
+import { scratchDir } from './helpers/engine';
 import { DEPLOYMENTS, binaryBytes, k8sBytes, readManifests, readYaml, withoutPendingKeys, type Raw } from './helpers/deployments';
 
 /** What one process may take at rest: measured 60-65 MiB RSS idle (gophership_process_resident_memory_bytes); twice that as a budget. */
@@ -22,9 +24,11 @@ function sample(name: string, raw: Raw): Sample {
   return { name, raw, config: validateConfig(withoutPendingKeys(raw)) };
 }
 
-function configMapSample(file: string): Sample {
+/** `files` stands in for paths only the Pod has (a mounted Secret): the config check reads them. */
+function configMapSample(file: string, files: Record<string, string> = {}): Sample {
   const map = readManifests(file).find((d) => d.kind === 'ConfigMap');
-  return sample(file, parse(map!.data['gophership.yaml'] as string) as Raw);
+  const text = Object.entries(files).reduce((yaml, [path, local]) => yaml.split(path).join(local), map!.data['gophership.yaml'] as string);
+  return sample(file, parse(text) as Raw);
 }
 
 /** Shared memory of the rings: each worker's green and red ring, and the replay ring (green size). */
@@ -47,7 +51,7 @@ test('systemd: the sample configuration is valid and fits the unit\'s MemoryMax 
   const setting = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
   assertFitsBelowYellow(t, s, binaryBytes(setting('MemoryMax')!));
   t.true(s.config.data_dir.startsWith(`/var/lib/${setting('StateDirectory')}`), 'data_dir is the StateDirectory');
-  t.true(s.config.rings.dir.startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
+  t.true((s.config.rings.dir ?? '').startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
   t.is(setting('RuntimeDirectoryPreserve'), 'yes', 'the rings outlive a restart');
   t.deepEqual(s.config.metrics.listen, { host: '127.0.0.1', port: 9464 });
   t.regex(setting('ExecStart')!, /run --config \/etc\/gophership\/gophership\.yaml$/);
@@ -67,7 +71,7 @@ test('sidecar: configuration valid, rings fit the memory emptyDir and the limit,
   const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, '/dev/shm'))!;
   t.is(shm.emptyDir.medium, 'Memory');
   t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config), 'the memory emptyDir holds every ring');
-  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   assertProbes(t, sidecar, s.config);
 
   const socket = s.config.ingest.otlp_grpc.listen.find((l) => l.kind === 'unix');
@@ -81,19 +85,35 @@ test('sidecar: configuration valid, rings fit the memory emptyDir and the limit,
   t.true(k8sBytes((pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, s.config.data_dir))!.emptyDir.sizeLimit) > s.config.vault.max_bytes, 'the data emptyDir holds a full vault');
 });
 
-test('daemonset: configuration valid, hostPort to the OTLP listener, only the node as enrichment, no API rights, memory sized', (t) => {
-  const s = configMapSample('daemonset.yaml');
+test('daemonset: configuration valid, hostPorts to the OTLP listeners, only the node as enrichment, no API rights, memory sized', (t) => {
   const docs = readManifests('daemonset.yaml');
   const pod = docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
   const c = (pod.containers as Raw[]).find((x) => x.name === 'gophership')!;
+  const tlsDir = '/etc/gophership-tls';
+  const pkiDir = scratchDir('test-deployments-pki-');
+  t.teardown(() => rmSync(pkiDir, { recursive: true, force: true }));
+  const pki = makePki(pkiDir);
+  const s = configMapSample('daemonset.yaml', { [`${tlsDir}/tls.crt`]: pki.server.cert, [`${tlsDir}/tls.key`]: pki.server.key });
   assertFitsBelowYellow(t, s, k8sBytes(c.resources.limits.memory));
   const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, '/dev/shm'))!;
   t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config));
   assertProbes(t, c, s.config);
 
-  const otlp = (c.ports as Raw[]).find((p) => p.name === 'otlp-grpc')!;
-  t.is(otlp.hostPort, 4317);
-  t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && l.host === '0.0.0.0' && l.port === otlp.containerPort), 'ingest listens on the hostPort\'s container port');
+  for (const [port, section] of [['otlp-grpc', 'otlp_grpc'], ['otlp-http', 'otlp_http']] as const) {
+    const exposed = (c.ports as Raw[]).find((p) => p.name === port)!;
+    t.is(exposed.hostPort, exposed.containerPort, `${port} is on the node's port`);
+    const listener = s.config.ingest[section];
+    t.true(listener.listen.some((l) => l.kind === 'tcp' && l.host === '0.0.0.0' && l.port === exposed.containerPort), `${section} listens on the hostPort's container port`);
+    t.deepEqual(listener.tls && { cert: listener.tls.cert, key: listener.tls.key }, { cert: pki.server.cert, key: pki.server.key }, `${section} serves TLS with the Secret's certificate and key`);
+    t.false(s.raw.ingest[section].insecure === true, `${section} is not plaintext`);
+  }
+  t.true(s.config.ingest.lines.listen.every((l) => l.kind === 'unix' || l.host === '127.0.0.1'), 'lines are not exposed');
+  t.deepEqual((c.ports as Raw[]).filter((p) => p.hostPort !== undefined).map((p) => p.name).sort(), ['otlp-grpc', 'otlp-http'], 'only the TLS listeners are on node ports');
+  const tls = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, tlsDir))!;
+  t.is(tls.secret.secretName, 'gophership-tls');
+  t.is(tls.secret.defaultMode, 0o440, 'the key is readable by the engine\'s group only');
+  t.is(pod.securityContext.fsGroup, c.securityContext.runAsGroup, 'and that group is the engine\'s');
+  t.true((c.volumeMounts as Raw[]).find((m) => m.name === tls.name)?.readOnly === true, 'mounted read-only');
   const fieldOf = (name: string): string | undefined => (c.env as Raw[]).find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
   t.is(fieldOf('K8S_NODE_NAME'), 'spec.nodeName');
   // The agent serves every Pod of its node: its own Pod's identity must not reach their resources.
@@ -115,7 +135,7 @@ test('compose: the configuration is valid and fits the container\'s memory and /
   const svc = compose.services.gophership;
   assertFitsBelowYellow(t, s, binaryBytes(svc.mem_limit));
   t.true(binaryBytes(svc.shm_size) >= ringBytes(s.config));
-  t.true(s.config.rings.dir.startsWith('/dev/shm/'));
+  t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   const prometheus = parse(readFileSync(join(DEPLOYMENTS, 'compose/prometheus.yml'), 'utf8')) as Raw;
   t.deepEqual(prometheus.scrape_configs[0].static_configs[0].targets, [`gophership:${s.config.metrics.listen.port}`]);
   t.true(s.config.ingest.otlp_grpc.listen.some((l) => l.kind === 'tcp' && compose.services['log-producer'].environment.OTLP_ENDPOINT === `http://gophership:${l.port}`));

@@ -3,7 +3,7 @@
  * travel here (they go through the rings); this is control only, a closed set of types.
  */
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { Config } from './config';
+import type { EngineConfig } from './config';
 
 export type ChildRole = 'ingest' | 'export' | 'vault';
 
@@ -47,7 +47,7 @@ export interface ReplayState {
 export interface ChildSpec {
   role: ChildRole;
   index: number;
-  config: Config;
+  config: EngineConfig;
   /** To tell whether the supervisor died before this child asked to die with it. */
   supervisorPid: number;
   /** Listening Unix socket fds handed down by the supervisor, by listen address. */

@@ -3,7 +3,6 @@
  * resolved object, so every process agrees on every value. Unknown keys are errors: a typo in
  * a memory bound must not silently fall back to a default.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -130,7 +129,11 @@ export interface Config {
     };
   };
   rings: {
-    dir: string;
+    /**
+     * null: a private directory under /dev/shm with a random name, made at the first start
+     * and recorded in data_dir (src/supervisor/ring-dir.ts), so no other user can guess it.
+     */
+    dir: string | null;
     green_bytes: number;
     red_bytes: number;
     /** The ring the vault replays into, read by exporter 0. */
@@ -212,6 +215,9 @@ export const MEMORY_LIMIT_ENV = 'GOPHERSHIP_MEMORY_LIMIT';
 type Raw = Record<string, unknown>;
 
 /** Reads, parses and validates; `path` undefined means the embedded defaults. */
+/** A config whose rings.dir the supervisor has settled: what every child is given. */
+export type EngineConfig = Config & { rings: { dir: string } };
+
 export function loadConfig(path?: string): Config {
   if (path === undefined) return validateConfig({});
   let text: string;
@@ -320,7 +326,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
       },
     },
     rings: {
-      dir: resolve(str(ringsRaw, 'dir', 'rings', defaultRingDir(dataDir))),
+      dir: ringsRaw.dir === undefined || ringsRaw.dir === null ? null : resolve(str(ringsRaw, 'dir', 'rings', '')),
       green_bytes: size('rings.green_bytes'),
       red_bytes: size('rings.red_bytes'),
       replay_bytes: size('rings.replay_bytes'),
@@ -415,15 +421,6 @@ export function checkPlaintextListeners(listen: readonly ListenAddress[], path: 
       );
     }
   }
-}
-
-/**
- * Rings live in tmpfs so that a crashed child's successor finds them; the name is derived
- * from data_dir so that two engines on one host never share rings by accident.
- */
-function defaultRingDir(dataDir: string): string {
-  const tag = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
-  return `/dev/shm/gophership-${process.getuid?.() ?? 0}-${tag}`;
 }
 
 function optRingBytes(raw: Raw, key: string): number | undefined {

@@ -26,7 +26,7 @@ export class DoorbellSender {
   ring(): void {
     if (this.fd < 0) {
       try {
-        this.fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK);
+        this.fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
       } catch {
         // ENXIO: no reader has the FIFO open; the reader's successor looks at the ring first.
         return;
@@ -50,7 +50,7 @@ export class DoorbellListener {
   private readonly socket: Socket;
 
   constructor(path: string, onRing: () => void) {
-    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     this.socket = new Socket({ fd, readable: true, writable: false });
     this.socket.on('data', onRing);
     this.socket.on('error', () => this.socket.destroy());

@@ -43,6 +43,17 @@ export class RingTooSmallError extends GopherShipError {
   }
 }
 
+/**
+ * The ring directory, or a file in it, is not the engine's own: another user made it, it is
+ * open to others, or a symlink stands where a ring goes. Mapping it could hand log records to
+ * whoever controls it, so the engine does not start.
+ */
+export class RingsUnsafeError extends GopherShipError {
+  constructor(message: string, cause?: unknown) {
+    super('GS_RINGS_UNSAFE', message, { cause });
+  }
+}
+
 export class ListenError extends GopherShipError {
   constructor(message: string, cause?: unknown) {
     super('GS_LISTEN_FAILED', message, { cause });

@@ -27,6 +27,7 @@ export interface DirectOpenOptions {
 
 interface Binding {
   listenReusePort(host: string, port: number, backlog: number): number;
+  probeBind(host: string, port: number): void;
   listenUnix(path: string, backlog: number): number;
   localPort(fd: number): number;
   peerCred(fd: number): PeerCredentials;
@@ -150,6 +151,19 @@ export function listenReusePort(host: string, port: number, backlog = 511): numb
   checkInteger(port, 'port', 0, 65535);
   checkInteger(backlog, 'backlog', 1, 2 ** 31 - 1);
   return syscall((binding) => binding.listenReusePort(host, port, backlog));
+}
+
+/**
+ * Binds a TCP socket to host:port without SO_REUSEPORT and closes it, never listening:
+ * throws EADDRINUSE while any socket listens there, a SO_REUSEPORT group of this very uid
+ * included, which listenReusePort would silently join. `host` must be numeric.
+ */
+export function probeBind(host: string, port: number): void {
+  if (typeof host !== 'string' || isIP(host) === 0 || host.includes('%')) {
+    throw invalidArgument('a numeric IPv4 or IPv6 address without a zone (hostnames are not resolved)', 'host', host);
+  }
+  checkInteger(port, 'port', 1, 65535);
+  syscall((binding) => binding.probeBind(host, port));
 }
 
 /**

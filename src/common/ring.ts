@@ -25,7 +25,7 @@
  * the record, so a reader never sees a half-written record. The head moves only when the
  * reader commits, i.e. after it handled every record up to there.
  */
-import { truncateSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, truncateSync } from 'node:fs';
 import { RingCorruptError, RingTooSmallError } from './errors';
 import { PAGE_BYTES, mapShared, releasePages } from './native';
 import type { RecordKind, RecordSink } from './record-kind';
@@ -89,6 +89,23 @@ export function attachRing(path: string): Ring {
     throw new RingCorruptError(`${path} is not a GopherShip ring (bad magic or version)`);
   }
   return attach(path, probe[H_CAPACITY]);
+}
+
+/**
+ * Bytes a ring file holds that its reader has not acknowledged, read from the header with
+ * plain reads (nothing is mapped or written), or 0 for a file that holds no ring. For
+ * looking at rings no engine runs: a live ring's count may change right after.
+ */
+export function heldBytes(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const header = new Int32Array(H_TAIL + 1);
+    const got = readSync(fd, new Uint8Array(header.buffer), 0, header.byteLength, 0);
+    if (got < header.byteLength || header[H_MAGIC] !== MAGIC || header[H_VERSION] !== VERSION) return 0;
+    return (header[H_TAIL] - header[H_HEAD]) >>> 0;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function validCapacity(capacity: number): boolean {

@@ -17,6 +17,7 @@ import { ZoneCommand } from './zone-command';
 import { VaultLsCommand } from './vault-ls-command';
 import { VaultVerifyCommand } from './vault-verify-command';
 import { VaultCommand } from './vault-command';
+import { RingsCommand } from './rings-command';
 
 
 const cli = new OperatorCli(
@@ -40,6 +41,7 @@ cli.register(ReplayCommand);
 cli.register(StatusCommand);
 cli.register(ZoneCommand);
 cli.register(DrainCommand);
+cli.register(RingsCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 

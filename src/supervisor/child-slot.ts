@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildRole, type ChildSpec, type MetricsSnapshot, type SupervisorMessage } from '../common/child-protocol';
-import type { Config } from '../common/config';
+import type { Config, EngineConfig } from '../common/config';
 import type { Logger } from '../common/log';
 import { exporterMallocKeepBytes, semiSpaceMib } from '../common/memory-plan';
 import { RestartPolicy } from './restart-policy';
@@ -17,7 +17,7 @@ export interface ChildSlotOptions {
   role: ChildRole;
   index: number;
   script: string;
-  config: Config;
+  config: EngineConfig;
   /** fds (listening Unix sockets) passed to the child, by listen address. */
   fds: ReadonlyMap<string, number>;
   log: Logger;

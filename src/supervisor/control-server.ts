@@ -3,8 +3,10 @@
  *
  * - a Unix socket (control.socket, mode 0660), where each accepted connection's peer is
  *   read with SO_PEERCRED before grpc-js sees it. A uid outside control.allowed_uids is
- *   handed to a server that answers every call PERMISSION_DENIED (and is logged with its
- *   uid and pid), so the caller learns why rather than seeing a dropped connection;
+ *   answered PERMISSION_DENIED, so the caller learns why rather than seeing a dropped
+ *   connection. The answer is written straight on the socket (grpc-refusal.ts), no gRPC
+ *   session, and only so many refused connections are answered at once: more are closed
+ *   unanswered, so a flood of them allocates nothing that grows with it;
  * - optionally TCP (control.tcp), through a node:tls server with TLS 1.3 as the minimum and
  *   a client certificate verified against control.tcp.tls.ca. grpc-js's own TLS has no
  *   minimum-version setting, so it gets the decrypted socket with insecure credentials.
@@ -21,10 +23,16 @@ import type { Logger } from '../common/log';
 import { makeDirs } from '../common/make-dirs';
 import { peerCred } from '../common/native';
 import { TlsReloader, tlsServerOptions } from '../common/tls-context';
+import type { ControlRefusals } from './control-refusals';
 import type { ControlService } from './control-service';
+import { refuseGrpcCall } from './grpc-refusal';
 
 /** How long calls in flight (a drain's answer) may take once the server is closing. */
 const CLOSE_GRACE_MS = 2000;
+/** Refused connections answered at once; more are closed unanswered until some end. */
+const MAX_DENIED_SESSIONS = 64;
+/** How long a refused client may take to send its request before it is cut off. */
+const DENIED_TIMEOUT_MS = 5000;
 
 type Handlers = Record<ControlMethod, (request: Record<string, unknown>) => unknown>;
 
@@ -32,13 +40,16 @@ export class ControlServer {
   private readonly grpcServer = new grpc.Server();
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   private readonly listeners: Array<NetServer | TlsServer> = [];
-  private readonly deniedServers = new Set<grpc.Server>();
+  private deniedSessions = 0;
+  /** The remote address of each raw TLS connection, for refusals after it hung up. */
+  private readonly remotes = new WeakMap<Socket, string>();
   private reloader: TlsReloader | undefined;
 
   private constructor(
     private readonly config: Config,
     service: ControlService,
     private readonly log: Logger,
+    private readonly refusals: ControlRefusals,
   ) {
     const handlers: Handlers = {
       GetStatus: () => service.status(),
@@ -52,8 +63,8 @@ export class ControlServer {
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 
-  static async open(config: Config, service: ControlService, log: Logger): Promise<ControlServer> {
-    const server = new ControlServer(config, service, log);
+  static async open(config: Config, service: ControlService, log: Logger, refusals: ControlRefusals): Promise<ControlServer> {
+    const server = new ControlServer(config, service, log, refusals);
     try {
       await server.listenUnix(config.control.socket);
       if (config.control.tcp !== null) await server.listenTls(config.control.tcp);
@@ -73,7 +84,7 @@ export class ControlServer {
     this.reloader?.close();
     // Closing a Unix socket server removes its socket file (libuv unlinks it).
     for (const listener of this.listeners) listener.close();
-    for (const denied of this.deniedServers) denied.forceShutdown();
+    this.refusals.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.grpcServer.forceShutdown();
@@ -98,7 +109,7 @@ export class ControlServer {
     try {
       peer = peerCred(socketFd(socket));
     } catch (err) {
-      this.log.warn('control connection dropped: its peer could not be identified', { err });
+      this.refusals.refused('peer_unknown', 'unknown', 'control connection dropped: its peer could not be identified', { err });
       socket.destroy();
       return;
     }
@@ -107,23 +118,20 @@ export class ControlServer {
       this.injector.injectConnection(socket);
       return;
     }
-    this.log.warn('control connection refused: uid not in control.allowed_uids', { uid: peer.uid, peerPid: peer.pid, code: 'GS_CONTROL_DENIED' });
-    this.deny(socket, new ControlDeniedError(`uid ${peer.uid} may not use the control plane (control.allowed_uids: ${this.config.control.allowed_uids.join(', ')})`));
+    this.refusals.refused('uid', `uid ${peer.uid}`, 'control connection refused: uid not in control.allowed_uids', { uid: peer.uid, peerPid: peer.pid });
+    this.deny(socket, peer.uid);
   }
 
-  /** One small server per refused connection, so that the refusal can name the caller's uid. */
-  private deny(socket: Socket, reason: ControlDeniedError): void {
-    const denied = new grpc.Server();
-    const refuse = (): never => {
-      throw reason;
-    };
-    denied.addService(CONTROL_SERVICE, grpcHandlers({ GetStatus: refuse, SetZone: refuse, StartReplay: refuse, GetReplay: refuse, StopReplay: refuse, Drain: refuse }));
-    this.deniedServers.add(denied);
-    socket.once('close', () => {
-      this.deniedServers.delete(denied);
-      denied.forceShutdown();
-    });
-    denied.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);
+  /** Answers the call PERMISSION_DENIED, naming the caller's uid, without a gRPC session. */
+  private deny(socket: Socket, uid: number): void {
+    if (this.deniedSessions >= MAX_DENIED_SESSIONS) {
+      socket.destroy();
+      return;
+    }
+    this.deniedSessions++;
+    socket.once('close', () => this.deniedSessions--);
+    const reason = new ControlDeniedError(`uid ${uid} may not use the control plane (control.allowed_uids: ${this.config.control.allowed_uids.join(', ')})`);
+    refuseGrpcCall(socket, grpc.status.PERMISSION_DENIED, `${reason.code}: ${reason.message}`, DENIED_TIMEOUT_MS);
   }
 
   private async listenTls(tcp: NonNullable<Config['control']['tcp']>): Promise<void> {
@@ -132,8 +140,12 @@ export class ControlServer {
       this.log.debug('control connection', { transport: 'tls', remote: socket.remoteAddress, subject: socket.getPeerCertificate().subject?.CN });
       this.injector.injectConnection(socket);
     });
+    // A client that hangs up mid-handshake leaves no address on the TLS socket; its raw one had it.
+    server.on('connection', (raw: Socket) => this.remotes.set(raw, raw.remoteAddress ?? 'unknown'));
     server.on('tlsClientError', (err, socket) => {
-      this.log.warn('control tls handshake refused', { remote: socket.remoteAddress, reason: err.message });
+      const raw = (socket as unknown as { _parent?: Socket })._parent;
+      const remote = socket.remoteAddress ?? (raw === undefined ? undefined : this.remotes.get(raw)) ?? 'unknown';
+      this.refusals.refused('tls_handshake', remote, 'control tls handshake refused', { remote, reason: err.message });
     });
     await listenOn(server, { host: tcp.listen.host, port: tcp.listen.port }, this.log, 'the control plane');
     this.listeners.push(server);

@@ -4,7 +4,7 @@
  * reads ring fill straight from the shared ring headers, and acts through the supervisor.
  */
 import type { ChildMessage, ReplayState, SupervisorMessage } from '../common/child-protocol';
-import type { Config } from '../common/config';
+import type { EngineConfig } from '../common/config';
 import type { DrainReportMessage, EngineStatusMessage, ExporterStatusMessage, MemoryStatusMessage, ReplayStatusMessage, RingStatusMessage, ZoneStatusMessage } from '../common/control-proto';
 import { ControlUnavailableError } from '../common/errors';
 import type { Logger } from '../common/log';
@@ -35,7 +35,7 @@ export class ControlService {
   private readonly startedMs = Date.now();
 
   constructor(
-    private readonly config: Config,
+    private readonly config: EngineConfig,
     private readonly engine: ControlledEngine,
     private readonly log: Logger,
     private readonly zone: ZoneControl,

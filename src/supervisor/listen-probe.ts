@@ -1,14 +1,16 @@
 /**
- * Before any ingest worker is forked: can the TCP addresses be bound at all? Workers bind
- * their own SO_REUSEPORT sockets, and one that cannot would only die and be restarted into
- * a crash loop, the engine never ready. A port held by another program (without
- * SO_REUSEPORT) is found here and stops the start with one clear error instead.
+ * Before any ingest worker is forked: is every TCP address free? Workers bind their own
+ * SO_REUSEPORT sockets, and the kernel lets any socket of the same uid with SO_REUSEPORT join
+ * a port: a second engine with another data_dir would silently share it, each getting part
+ * of the traffic. A port held by another program (without SO_REUSEPORT) would only make
+ * the workers die into a crash loop. A bind without SO_REUSEPORT fails in both cases, so it
+ * stops the start with one clear error naming the holder where /proc tells it.
  */
-import { closeSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { formatListen, type Config, type ListenAddress } from '../common/config';
 import { ListenError } from '../common/errors';
-import { listenReusePort } from '../common/native';
+import { probeBind } from '../common/native';
+import { portHolder } from './port-holder';
 
 export async function probeIngestPorts(config: Config): Promise<void> {
   const { otlp_grpc, otlp_http, lines } = config.ingest;
@@ -19,14 +21,15 @@ export async function probeIngestPorts(config: Config): Promise<void> {
   ];
   for (const [section, listen] of sections) {
     for (const addr of listen) {
-      if (addr.kind !== 'tcp') continue;
-      let fd: number;
+      // Port 0 asks each worker for a port of its own: there is nothing to collide with.
+      if (addr.kind !== 'tcp' || addr.port === 0) continue;
       try {
-        fd = listenReusePort((await lookup(addr.host)).address, addr.port);
+        probeBind((await lookup(addr.host)).address, addr.port);
       } catch (err) {
-        throw new ListenError(`cannot listen on ${formatListen(addr)} (${section}.listen): ${(err as Error).message}; stop what holds it or choose another address`, err);
+        const holder = (err as { errno?: string }).errno === 'EADDRINUSE' ? portHolder(addr.port) : null;
+        const held = holder === null ? '' : `; held by ${holder}`;
+        throw new ListenError(`cannot listen on ${formatListen(addr)} (${section}.listen): ${(err as Error).message}${held}; stop what holds it or choose another address`, err);
       }
-      closeSync(fd);
     }
   }
 }

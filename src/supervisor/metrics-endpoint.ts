@@ -7,6 +7,7 @@ import type { Config } from '../common/config';
 import type { Logger } from '../common/log';
 import { collectProcessMetrics } from '../common/process-metrics';
 import type { ChildSlot } from './child-slot';
+import type { ControlRefusals } from './control-refusals';
 import { checkReadiness } from './health-readiness';
 import { MetricsGatherer } from './metrics-gather';
 import { MetricsServer } from './metrics-server';
@@ -23,6 +24,7 @@ export interface EngineView {
   stopping(): boolean;
   zones: ZoneMonitor;
   rings: RingHeaders;
+  controlRefusals: ControlRefusals;
 }
 
 /** Call after the rings exist. */
@@ -30,7 +32,7 @@ export async function startMetricsEndpoint(config: Config, engine: EngineView, l
   const m = config.metrics;
   if (!m.enabled) return undefined;
   collectProcessMetrics('supervisor');
-  registerSupervisorMetrics(engine.rings, engine.slots);
+  registerSupervisorMetrics(engine.rings, engine.slots, engine.controlRefusals);
   registerZoneMetrics(engine.zones);
   registerMemoryPlanMetrics(config.memory.plan);
   const gatherer = new MetricsGatherer(engine.slots, m.child_timeout_ms);

@@ -9,18 +9,19 @@ import { makeDirs } from '../common/make-dirs';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildRole, SupervisorMessage } from '../common/child-protocol';
-import { formatListen, type Config } from '../common/config';
+import { formatListen, type Config, type EngineConfig } from '../common/config';
 import type { Logger } from '../common/log';
 import { ChildSlot } from './child-slot';
 import { startMetricsEndpoint } from './metrics-endpoint';
 import type { MetricsServer } from './metrics-server';
+import { ControlRefusals } from './control-refusals';
 import { ControlServer } from './control-server';
 import { ControlService, type ControlledEngine } from './control-service';
 import { PidFile } from '../common/pid-file';
+import { RingDir } from './ring-dir';
 import { setUpRings } from './ring-setup';
 import { UnixListeners } from './unix-listeners';
 import { probeIngestPorts } from './listen-probe';
-import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { detectMemorySource } from '../common/memory-source';
 import { RingHeaders } from './ring-headers';
 import { ZoneMonitor } from './zone-monitor';
@@ -34,6 +35,7 @@ export class Supervisor implements ControlledEngine {
   private listeners: UnixListeners | undefined;
   private metrics: MetricsServer | undefined;
   private pidFile: PidFile | undefined;
+  private ringDir: RingDir | undefined;
   private stopping: Promise<void> | undefined;
   private zones: ZoneMonitor | undefined;
   private ringHeaders: RingHeaders | undefined;
@@ -52,11 +54,11 @@ export class Supervisor implements ControlledEngine {
 
   /** Resolves once the listeners are open and the children forked; `engine ready` is logged when they all are. */
   async start(): Promise<void> {
-    const { config, log } = this;
-    makeDirs(config.data_dir, 0o700);
-    warnIfWritableByOthers(config.data_dir, log);
-    this.pidFile = PidFile.acquire(join(config.data_dir, 'gophership.pid'));
-    const plan = config.memory.plan;
+    const { config: loaded, log } = this;
+    makeDirs(loaded.data_dir, 0o700);
+    warnIfWritableByOthers(loaded.data_dir, log);
+    this.pidFile = PidFile.acquire(join(loaded.data_dir, 'gophership.pid'));
+    const plan = loaded.memory.plan;
     log.info('memory plan', {
       limitBytes: plan.limit_bytes,
       limitSource: plan.limit_source,
@@ -65,12 +67,16 @@ export class Supervisor implements ControlledEngine {
       parts: plan.parts,
       sizes: Object.fromEntries(Object.entries(plan.sizes).map(([key, s]) => [key, `${s.value} (${s.source})`])),
     });
-    setUpRings(config, log);
+    // Before anything is made: a port another engine holds ends the start with nothing to undo.
+    await probeIngestPorts(loaded);
+    this.ringDir = RingDir.open(loaded, log);
+    const config: EngineConfig = { ...loaded, rings: { ...loaded.rings, dir: this.ringDir.path } };
+    const cell = setUpRings(config, log);
     const rings = new RingHeaders(config.rings.dir);
     this.ringHeaders = rings;
     const zones = new ZoneMonitor({
       zones: config.zones,
-      cell: new ZoneCell(zoneCellPath(config.rings.dir)),
+      cell,
       memory: detectMemorySource(),
       rings,
       pids: () => this.children().flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
@@ -81,16 +87,17 @@ export class Supervisor implements ControlledEngine {
     this.control = control;
     // Decided before any child forks, so that every child starts in the right zone.
     zones.start();
+    const refusals = new ControlRefusals(log);
     this.metrics = await startMetricsEndpoint(config, {
+      controlRefusals: refusals,
       slots: () => this.children(),
       ingest: () => this.ingest,
       stopping: () => this.stopping !== undefined,
       zones,
       rings,
     }, log);
-    await probeIngestPorts(config);
     this.listeners = await UnixListeners.open(config);
-    this.controlServer = await ControlServer.open(config, control, log);
+    this.controlServer = await ControlServer.open(config, control, log, refusals);
     // A signal while the listeners opened has run the shutdown already: fork nothing.
     if (this.stopping !== undefined) {
       this.listeners.close();
@@ -122,12 +129,12 @@ export class Supervisor implements ControlledEngine {
         first = false;
       };
     };
-    this.vault.push(this.slot('vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map(), onFirstReady()));
+    this.vault.push(this.slot(config, 'vault', 0, join(CHILD_DIR, 'vault/main.js'), new Map(), onFirstReady()));
     for (let i = 0; i < config.export.processes; i++) {
-      this.exporters.push(this.slot('export', i, join(CHILD_DIR, 'export/main.js'), new Map(), onFirstReady()));
+      this.exporters.push(this.slot(config, 'export', i, join(CHILD_DIR, 'export/main.js'), new Map(), onFirstReady()));
     }
     for (let i = 0; i < config.ingest.workers; i++) {
-      this.ingest.push(this.slot('ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
+      this.ingest.push(this.slot(config, 'ingest', i, join(CHILD_DIR, 'ingest/main.js'), this.listeners.fds, onFirstReady()));
     }
     for (const slot of [...this.vault, ...this.exporters, ...this.ingest]) slot.start();
   }
@@ -174,6 +181,7 @@ export class Supervisor implements ControlledEngine {
     this.listeners?.close();
     this.zones?.close();
     await this.metrics?.close();
+    this.ringDir?.close(this.log);
     this.pidFile?.release();
     this.log.info('stopped', { tookMs: Date.now() - started });
     this.resolveStopped();
@@ -191,14 +199,14 @@ export class Supervisor implements ControlledEngine {
     await Promise.all([...this.exporters, ...this.vault].map((s) => s.stop(left)));
   }
 
-  private slot(role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
+  private slot(config: EngineConfig, role: ChildRole, index: number, script: string, fds: ReadonlyMap<string, number>, onReady?: () => void): ChildSlot {
     const name = `${role}-${index}`;
     const onMessage = (msg: Parameters<ControlService['onChildMessage']>[1]): void => this.control?.onChildMessage(name, msg);
     const ready = (): void => {
       this.control?.onChildReady(name);
       onReady?.();
     };
-    return new ChildSlot({ role, index, script, config: this.config, fds, log: this.log, onReady: ready, onMessage });
+    return new ChildSlot({ role, index, script, config, fds, log: this.log, onReady: ready, onMessage });
   }
 }
 
