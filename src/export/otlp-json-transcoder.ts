@@ -582,6 +582,15 @@ export class OtlpJsonTranscoder {
       const field = this.field;
       if (field < 1 || field > 7 || this.type !== memberType(field)) continue;
       if (field !== member) {
+        if (member === 5 || member === 6) {
+          // Cleared by another member, but protobufjs decoded it first: it must be well-formed all the same.
+          const { pos, fieldStart, start: fieldValueStart, end: fieldValueEnd } = this;
+          this.check(member === 5 ? Kind.ArrayValue : Kind.KvList, member, from, fieldStart, depth + 1);
+          this.pos = pos;
+          this.fieldStart = fieldStart;
+          this.start = fieldValueStart;
+          this.end = fieldValueEnd;
+        }
         member = field;
         occurrences = 0;
         from = this.fieldStart;
@@ -707,6 +716,8 @@ export class OtlpJsonTranscoder {
       this.writeSingular(kind, start, end, depth);
       return;
     }
+    // Each occurrence on its own must be well-formed, as protobufjs decodes them one by one.
+    this.check(kind, field, from, limit, depth);
     const parts: Buffer[] = [];
     const src = this.src;
     this.pos = from;
@@ -717,6 +728,20 @@ export class OtlpJsonTranscoder {
       this.writeSingular(kind, 0, merged.length, depth);
     } finally {
       this.src = src;
+    }
+  }
+
+  /** Walks each occurrence of `field` in [from, end) as a `kind`, writing nothing: throws if one is malformed. */
+  private check(kind: Kind, field: number, from: number, end: number, depth: number): void {
+    const out = this.out;
+    const mark = out.mark();
+    this.pos = from;
+    while (this.next(end, depth - 1)) {
+      if (this.field !== field || this.type !== LEN) continue;
+      const resume = this.pos;
+      this.writeSingular(kind, this.start, this.end, depth);
+      out.rollback(mark);
+      this.pos = resume;
     }
   }
 
