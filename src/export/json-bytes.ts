@@ -37,6 +37,36 @@ const TWO_POW_32 = 2 ** 32;
 /** Below this high word a 64-bit value is a safe integer (2^53). */
 const SAFE_HIGH = 2 ** 21;
 const MILLION = 1e6;
+const SMALL = 2 ** 31;
+
+/** Digits of a value below 2^31. */
+function digitsOf(value: number): number {
+  let digits = 1;
+  for (let limit = 10; value >= limit && digits < 10; limit *= 10) digits++;
+  return digits;
+}
+
+const quotient = { high: 0, low: 0 };
+
+/**
+ * `value` (a safe integer) divided by `divisor`: quotient in high, remainder in low. The
+ * floating division may round across an integer; the remainder says so and is corrected.
+ * Returns one shared object: read it before the next call.
+ */
+function divide(value: number, divisor: number): { high: number; low: number } {
+  let high = Math.floor(value / divisor);
+  let low = value - high * divisor;
+  if (low < 0) {
+    high--;
+    low += divisor;
+  } else if (low >= divisor) {
+    high++;
+    low -= divisor;
+  }
+  quotient.high = high;
+  quotient.low = low;
+  return quotient;
+}
 
 export class JsonBytes {
   private buffer = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -102,20 +132,19 @@ export class JsonBytes {
     this.length = at;
   }
 
-  /** A safe non-negative integer in decimal. */
+  /**
+   * A safe non-negative integer in decimal. Below 2^31 the arithmetic is on small integers;
+   * above, the number is cut in two at 10^8 so that each half is (a double's % and / by ten
+   * cost a call into C each).
+   */
   uint(value: number): void {
-    let digits = 1;
-    for (let v = value; v >= 10; v = (v - (v % 10)) / 10) digits++;
-    this.reserve(digits);
-    const out = this.buffer;
-    let at = this.length + digits;
-    this.length = at;
-    let v = value;
-    do {
-      const digit = v % 10;
-      out[--at] = 0x30 + digit;
-      v = (v - digit) / 10;
-    } while (v !== 0);
+    if (value < SMALL) {
+      this.smallUint(value, digitsOf(value));
+      return;
+    }
+    const { high, low } = divide(value, 1e8);
+    this.uint(high);
+    this.smallUint(low, 8);
   }
 
   /** The unsigned 64-bit integer `high * 2^32 + low` in decimal, exact, without a BigInt. */
@@ -125,19 +154,24 @@ export class JsonBytes {
       return;
     }
     // One long division by 10^6 leaves a quotient below 2^53; every step stays exact.
-    const highRest = high % MILLION;
-    const rest = highRest * TWO_POW_32 + low;
-    const lowDigits = rest % MILLION;
-    this.uint(((high - highRest) / MILLION) * TWO_POW_32 + (rest - lowDigits) / MILLION);
-    this.reserve(6);
+    const top = divide(high, MILLION);
+    const rest = divide(top.low * TWO_POW_32 + low, MILLION);
+    this.uint(top.high * TWO_POW_32 + rest.high);
+    this.smallUint(rest.low, 6);
+  }
+
+  /** `value` (below 2^31) in exactly `digits` digits, zeros first. */
+  private smallUint(value: number, digits: number): void {
+    this.reserve(digits);
     const out = this.buffer;
-    let v = lowDigits;
-    for (let at = this.length + 5; at >= this.length; at--) {
-      const digit = v % 10;
-      out[at] = 0x30 + digit;
-      v = (v - digit) / 10;
+    let at = this.length + digits;
+    this.length = at;
+    let v = value | 0;
+    for (let i = 0; i < digits; i++) {
+      const next = (v / 10) | 0;
+      out[--at] = 0x30 + v - next * 10;
+      v = next;
     }
-    this.length += 6;
   }
 
   /** The two's complement 64-bit integer `high:low` in decimal. */
@@ -216,12 +250,12 @@ export class JsonBytes {
     out[at++] = QUOTE;
     let run = start;
     for (let i = this.nextEscape(bytes, run, end); i !== end; i = this.nextEscape(bytes, run, end)) {
-      if (i > run) at += bytes.copy(out, at, run, i);
+      if (i > run) at = copy(bytes, run, i, out, at);
       const escape = ESCAPES[bytes[i]];
       for (let k = 0; k < escape.length; k++) out[at++] = escape[k];
       run = i + 1;
     }
-    if (end > run) at += bytes.copy(out, at, run, end);
+    if (end > run) at = copy(bytes, run, end, out, at);
     out[at++] = QUOTE;
     this.length = at;
   }
@@ -267,6 +301,16 @@ export class JsonBytes {
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
   }
+}
+
+/** Below this many bytes a loop copies faster than Buffer#copy, whose checks cost more than the copy. */
+const LOOP_COPY_BYTES = 64;
+
+/** Copies `from[start, end)` to `to` at `at`; returns the position after it. */
+function copy(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  if (end - start >= LOOP_COPY_BYTES) return at + from.copy(to, at, start, end);
+  for (let i = start; i < end; i++) to[at++] = from[i];
+  return at;
 }
 
 function escaped(byte: number): boolean {

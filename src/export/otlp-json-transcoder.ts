@@ -783,17 +783,31 @@ export class OtlpJsonTranscoder {
    * (its bytes, for LEN), `fieldStart` where the tag does.
    */
   private next(end: number, depth: number): boolean {
-    if (this.pos >= end) return false;
-    this.fieldStart = this.pos;
-    const tag = this.varint32Within(end);
+    const pos = this.pos;
+    if (pos >= end) return false;
+    this.fieldStart = pos;
+    const src = this.src;
+    // Tags and lengths below 128 (one byte) are nearly all of them: read those inline.
+    let tag = src[pos];
+    if (tag < 0x80) this.pos = pos + 1;
+    else tag = this.varint32Within(end);
     const field = tag >>> 3;
     const type = tag & 7;
-    if (field === 0) throw malformed(`field number 0 at offset ${this.pos}`);
+    if (field === 0) throw malformed(`field number 0 at offset ${pos}`);
     this.field = field;
     this.type = type;
+    if (type === LEN) {
+      const at = this.pos;
+      let length = at < end ? src[at] : 0x80;
+      if (length < 0x80) this.pos = at + 1;
+      else length = this.varint32Within(end);
+      this.start = this.pos;
+      this.advance(length, end);
+      this.end = this.pos;
+      return true;
+    }
     this.start = this.pos;
     this.skip(type, field, depth, end);
-    if (type === LEN) this.end = this.pos;
     return true;
   }
 
