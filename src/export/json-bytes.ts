@@ -155,9 +155,11 @@ export class JsonBytes {
     }
     // One long division by 10^6 leaves a quotient below 2^53; every step stays exact.
     const top = divide(high, MILLION);
+    const topQuotient = top.high;
     const rest = divide(top.low * TWO_POW_32 + low, MILLION);
-    this.uint(top.high * TWO_POW_32 + rest.high);
-    this.smallUint(rest.low, 6);
+    const lowDigits = rest.low;
+    this.uint(topQuotient * TWO_POW_32 + rest.high);
+    this.smallUint(lowDigits, 6);
   }
 
   /** `value` (below 2^31) in exactly `digits` digits, zeros first. */
