@@ -158,31 +158,35 @@ export class OtlpJsonTranscoder {
       if (this.field !== 1 || this.type !== LEN) continue;
       const at = this.pos;
       out.name(n++ === 0 ? RESOURCE_LOGS : COMMA_BYTE);
-      this.resourceLogs(this.start, this.end, 1);
+      this.logsLevel(this.start, this.end, 1, RESOURCE_LOGS_LEVEL);
       this.pos = at;
     }
     out.name(n === 0 ? EMPTY : LIST_END);
   }
 
-  private resourceLogs(start: number, end: number, depth: number): void {
+  /**
+   * ResourceLogs and ScopeLogs share one shape: a singular message (field 1: resource, or
+   * scope), a repeated message (field 2: scope logs, or log records) and schema_url (3).
+   */
+  private logsLevel(start: number, end: number, depth: number, level: Level): void {
     checkDepth(depth);
-    let resources = 0;
-    let resourceStart = 0;
-    let resourceEnd = 0;
-    let resourceFrom = 0;
-    let scopeLogs = 0;
-    let scopeLogsFrom = 0;
+    let singulars = 0;
+    let singularStart = 0;
+    let singularEnd = 0;
+    let singularFrom = 0;
+    let items = 0;
+    let itemsFrom = 0;
     let schemaStart = 0;
     let schemaEnd = 0;
     this.pos = start;
     while (this.next(end, depth)) {
       if (this.type !== LEN) continue;
       if (this.field === 1) {
-        if (resources++ === 0) resourceFrom = this.fieldStart;
-        resourceStart = this.start;
-        resourceEnd = this.end;
+        if (singulars++ === 0) singularFrom = this.fieldStart;
+        singularStart = this.start;
+        singularEnd = this.end;
       } else if (this.field === 2) {
-        if (scopeLogs++ === 0) scopeLogsFrom = this.fieldStart;
+        if (items++ === 0) itemsFrom = this.fieldStart;
       } else if (this.field === 3) {
         schemaStart = this.start;
         schemaEnd = this.end;
@@ -190,14 +194,14 @@ export class OtlpJsonTranscoder {
     }
     const out = this.out;
     let first = true;
-    if (resources !== 0) {
-      out.name(RESOURCE);
-      this.singular(Kind.Resource, resources, resourceStart, resourceEnd, 1, resourceFrom, end, depth + 1);
+    if (singulars !== 0) {
+      out.name(level.singularName);
+      this.singular(level.singular, singulars, singularStart, singularEnd, 1, singularFrom, end, depth + 1);
       first = false;
     }
-    if (scopeLogs !== 0) {
-      out.name(first ? SCOPE_LOGS : SCOPE_LOGS_);
-      this.repeated(2, scopeLogsFrom, end, depth, ScopeLogsWriter);
+    if (items !== 0) {
+      out.name(first ? level.itemsName[0] : level.itemsName[1]);
+      this.repeated(2, itemsFrom, end, depth, level.items);
       first = false;
     }
     if (schemaEnd > schemaStart) {
@@ -291,49 +295,6 @@ export class OtlpJsonTranscoder {
     out.name(first ? EMPTY : CLOSE_BYTE);
   }
 
-  private scopeLogs(start: number, end: number, depth: number): void {
-    checkDepth(depth);
-    let scopes = 0;
-    let scopeStart = 0;
-    let scopeEnd = 0;
-    let scopeFrom = 0;
-    let records = 0;
-    let recordsFrom = 0;
-    let schemaStart = 0;
-    let schemaEnd = 0;
-    this.pos = start;
-    while (this.next(end, depth)) {
-      if (this.type !== LEN) continue;
-      if (this.field === 1) {
-        if (scopes++ === 0) scopeFrom = this.fieldStart;
-        scopeStart = this.start;
-        scopeEnd = this.end;
-      } else if (this.field === 2) {
-        if (records++ === 0) recordsFrom = this.fieldStart;
-      } else if (this.field === 3) {
-        schemaStart = this.start;
-        schemaEnd = this.end;
-      }
-    }
-    const out = this.out;
-    let first = true;
-    if (scopes !== 0) {
-      out.name(SCOPE);
-      this.singular(Kind.Scope, scopes, scopeStart, scopeEnd, 1, scopeFrom, end, depth + 1);
-      first = false;
-    }
-    if (records !== 0) {
-      out.name(first ? LOG_RECORDS : LOG_RECORDS_);
-      this.repeated(2, recordsFrom, end, depth, LogRecordWriter);
-      first = false;
-    }
-    if (schemaEnd > schemaStart) {
-      out.name(first ? SCHEMA_URL : SCHEMA_URL_);
-      out.utf8StringOf(this.src, schemaStart, schemaEnd);
-      first = false;
-    }
-    out.name(first ? EMPTY : CLOSE_BYTE);
-  }
 
   private scope(start: number, end: number, depth: number): void {
     checkDepth(depth);
@@ -694,7 +655,7 @@ export class OtlpJsonTranscoder {
   private writeMessage(writer: Writer, start: number, end: number, depth: number): void {
     switch (writer) {
       case ScopeLogsWriter:
-        return this.scopeLogs(start, end, depth);
+        return this.logsLevel(start, end, depth, SCOPE_LOGS_LEVEL);
       case LogRecordWriter:
         return this.logRecord(start, end, depth);
       case KeyValueWriter:
@@ -918,6 +879,14 @@ const EMPTY_SOURCE = Buffer.alloc(0);
 const COMMA_BYTE = Buffer.from([COMMA]);
 const CLOSE_BYTE = Buffer.from([CLOSE]);
 
+interface Level {
+  readonly singular: Kind;
+  readonly singularName: Buffer;
+  readonly items: Writer;
+  /** Before and after a comma. */
+  readonly itemsName: readonly [Buffer, Buffer];
+}
+
 /** The message kinds `repeated` walks. */
 const ScopeLogsWriter = 0;
 const LogRecordWriter = 1;
@@ -925,6 +894,9 @@ const KeyValueWriter = 2;
 const EntityRefWriter = 3;
 const AnyValueWriter = 4;
 type Writer = number;
+
+const RESOURCE_LOGS_LEVEL: Level = { singular: Kind.Resource, singularName: RESOURCE, items: ScopeLogsWriter, itemsName: [SCOPE_LOGS, SCOPE_LOGS_] };
+const SCOPE_LOGS_LEVEL: Level = { singular: Kind.Scope, singularName: SCOPE, items: LogRecordWriter, itemsName: [LOG_RECORDS, LOG_RECORDS_] };
 
 /** The wire type of each AnyValue member, by field number. */
 function memberType(field: number): number {
