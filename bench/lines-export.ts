@@ -7,7 +7,7 @@
  *   json, reference        build the records, encode, splice the enrichment, decode,
  *                          walk to OTLP/JSON, encode the text: what the export path did
  *                          before lines had a path of their own
- *   json, from the bytes   writeJsonLines on the record (file and stdout exporters)
+ *   json, from the bytes   LinesRequest.writeOtlpJson (file and stdout exporters)
  *   protobuf, reference    build the records, encode, splice the enrichment
  *   protobuf, from bytes   LinesRequest.encode (forwarding exporters)
  *
@@ -17,9 +17,10 @@ import { validateConfig } from '../src/common/config';
 import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
 import { decodeLogsRequest, encodeLogsRequest } from '../src/common/otlp-proto';
 import { attributeMerge, resourceSplicer } from '../src/export/enrichment';
-import { JsonBytes, writeJsonLines } from '../src/export/json-bytes';
+import { JsonBytes } from '../src/export/json-bytes';
+import { OtlpJsonTranscoder } from '../src/export/otlp-json-transcoder';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
-import { logsRequestToJson } from '../src/export/otlp-json';
+import { logsRequestToJson } from '../test/helpers/otlp-json-reference';
 import { LINE_TOKEN } from './lines-load';
 import { describeMachine, microsPerCall } from './report';
 
@@ -46,13 +47,21 @@ function main(): void {
   const splicer = resourceSplicer(enrich);
   const merge = attributeMerge(enrich);
   const out = new JsonBytes();
+  const transcoder = new OtlpJsonTranscoder();
   console.log('| record | stage | ns per line | lines/s on one core | vs reference |');
   console.log('|---|---|---:|---:|---:|');
   for (const quoted of [false, true]) {
     const r = record(quoted);
     const stages: Array<[string, () => unknown]> = [
       ['json, reference', () => Buffer.from(`${logsRequestToJson(decodeLogsRequest(splicer.splice(encodeLogsRequest(decodeLinesRecord(r)))))}\n`)],
-      ['json, from the bytes', () => writeJsonLines([decodeLinesRecord(r, merge)], out)],
+      [
+        'json, from the bytes',
+        () => {
+          out.reset();
+          decodeLinesRecord(r, merge).writeOtlpJson(out, transcoder);
+          out.ascii('\n');
+        },
+      ],
       ['protobuf, reference', () => splicer.splice(encodeLogsRequest(decodeLinesRecord(r)))],
       ['protobuf, from the bytes', () => decodeLinesRecord(r, merge).encode()],
     ];

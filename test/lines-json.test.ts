@@ -3,9 +3,11 @@ import type { EnrichConfig } from '../src/common/config';
 import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
 import { decodeLogsRequest, encodeLogsRequest, ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { attributeMerge, resourceSplicer } from '../src/export/enrichment';
-import { JsonBytes, writeJsonLines } from '../src/export/json-bytes';
+import { JsonBytes } from '../src/export/json-bytes';
+import type { LinesRequest } from '../src/export/lines-decoder';
+import { OtlpJsonTranscoder } from '../src/export/otlp-json-transcoder';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
-import { logsRequestToJson } from '../src/export/otlp-json';
+import { logsRequestToJson } from './helpers/otlp-json-reference';
 import { randomInt, seededRandom, type Random } from './fixtures/vault-records';
 
 // Bytes that stress what a line may hold: JSON escapes, CR, control bytes, multi-byte UTF-8,
@@ -38,6 +40,19 @@ function randomEnrichment(random: Random): { config: EnrichConfig; env: NodeJS.P
   return { config, env: random() < 0.5 ? { POD: 'pod-1', NODE: 'node-a' } : {} };
 }
 
+const transcoder = new OtlpJsonTranscoder();
+
+/** The requests as the export pipeline writes them for the file exporter: one line each. */
+function writeJsonLines(requests: ReadonlyArray<LinesRequest | Uint8Array>, out: JsonBytes): Buffer {
+  out.reset();
+  for (const request of requests) {
+    if (request instanceof Uint8Array) transcoder.write(request, out);
+    else request.writeOtlpJson(out, transcoder);
+    out.ascii('\n');
+  }
+  return out.view();
+}
+
 test('lines records give the same OTLP/JSON and protobuf as building them plain, encoding, splicing the enrichment and decoding, on 500 seeded records', (t) => {
   // One buffer for every record, as an exporter keeps it: what a record leaves must not leak into the next.
   const out = new JsonBytes();
@@ -64,10 +79,9 @@ test('one buffer takes a batch of protobuf requests and lines records larger tha
   const out = new JsonBytes();
   const line = `${'"quoted" \\ tab\t é '.repeat(20_000)}end`;
   const lines = decodeLinesRecord({ payload: Buffer.concat([encodeLinesHeader(LinesTransport.Tcp, '10.0.0.1:1'), Buffer.from(`short\n${line}\n`)]), receivedMs: 1764230000000 });
-  const proto = decodeLogsRequest(
-    ExportLogsServiceRequest.encode({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'from protobuf' }, severityNumber: 9 }] }] }] }).finish(),
-  );
-  const written = writeJsonLines([proto, lines, proto], out).toString('utf8');
+  const protoBytes = ExportLogsServiceRequest.encode({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'from protobuf' }, severityNumber: 9 }] }] }] }).finish();
+  const proto = decodeLogsRequest(protoBytes);
+  const written = writeJsonLines([protoBytes, lines, protoBytes], out).toString('utf8');
   const expected = [proto, { resourceLogs: lines.resourceLogs }, proto].map((r) => `${logsRequestToJson(r)}\n`).join('');
   t.true(written.length > 64 * 1024, 'past the buffer\'s first size');
   t.is(written, expected);

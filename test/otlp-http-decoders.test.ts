@@ -4,7 +4,7 @@ import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
 import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
 import { decodeJsonLogsRequest } from '../src/export/otlp-json-request-decoder';
-import { logsRequestToJson } from '../src/export/otlp-json';
+import { logsRequestToJson } from './helpers/otlp-json-reference';
 import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from '../src/ingest/otlp-http-body-check';
 
 test('OTLP/JSON: hex ids, integer enums, int64 as string or number, unknown fields ignored', (t) => {

@@ -79,14 +79,14 @@ function register(): Histogram<'exporter'> {
 /** Counts and times every batch given to `exporter`. */
 export class MeasuredExporter implements Exporter {
   readonly name: string;
-  readonly decodes: boolean;
+  readonly writesJson: boolean;
   private readonly counts: ExporterCounts;
   private readonly observe: (seconds: number) => void;
 
   constructor(private readonly exporter: Exporter) {
     latency ??= register();
     this.name = exporter.name;
-    this.decodes = exporter.decodes;
+    this.writesJson = exporter.writesJson;
     this.counts = countsOf(exporter.name);
     this.observe = latency.labels(exporter.name).observe;
   }

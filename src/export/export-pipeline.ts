@@ -7,15 +7,17 @@
  *
  * Each exporter retries on its own: one that failed is retried alone, so the others are not
  * sent the batch twice, and a slow one delays the commit (the ring backs up, and ingest
- * spills to the vault) without losing anything for the others. Nothing is decoded unless an
- * exporter needs decoded requests (file, stdout).
+ * spills to the vault) without losing anything for the others. Nothing is decoded: the file
+ * and stdout exporters get OTLP/JSON written once per batch straight from the protobuf bytes
+ * (otlp-json-transcoder.ts) or the lines (lines-decoder.ts), into one buffer reused from
+ * batch to batch, so memory follows the bytes of a batch, never its number of records.
  */
 import { extname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, ExporterConfig } from '../common/config';
 import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
-import { decodeLogsRequest, encodeLogsRequest } from '../common/otlp-proto';
+import { encodeLogsRequest } from '../common/otlp-proto';
 import type { ResourceSplicer } from '../common/otlp-wire-resource';
 import { countLogRecords } from '../common/otlp-wire-split';
 import { RecordKind } from '../common/record-kind';
@@ -25,9 +27,11 @@ import { attributeMerge, resourceSplicer, type AttributeMerge } from './enrichme
 import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
 import { MeasuredExporter } from './export-metrics';
 import { FileExporter } from './file-exporter';
+import { JsonBytes } from './json-bytes';
 import { decodeLinesRecord } from './lines-decoder';
 import { OtlpExporter } from './otlp-exporter';
-import { decodeRecord, payloadOf, type LogsRequest } from './record-decoder';
+import { OtlpJsonTranscoder } from './otlp-json-transcoder';
+import { decodeRecord, payloadOf } from './record-decoder';
 import { StdoutExporter } from './stdout-exporter';
 
 function perInstance(path: string, instance: number): string {
@@ -43,6 +47,7 @@ function largestPayload(config: Config): number {
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 const EXPORTER_RETRY_MIN_MS = 100;
+const NEWLINE = 0x0a;
 const EXPORTER_RETRY_MAX_MS = 10_000;
 
 export class ExportPipeline {
@@ -50,7 +55,9 @@ export class ExportPipeline {
   private readonly deadLetter: DeadLetter;
   private readonly splicer: ResourceSplicer;
   private readonly merge: AttributeMerge;
-  private readonly decodes: boolean;
+  /** OTLP/JSON of the batch, when an exporter writes it (file, stdout). */
+  private readonly json: JsonBytes | null;
+  private readonly transcoder = new OtlpJsonTranscoder();
   private readonly counts: boolean;
   private readonly aborter = new AbortController();
 
@@ -72,8 +79,8 @@ export class ExportPipeline {
     this.exporters = config.exporters.map((e, i) => new MeasuredExporter(this.makeExporter(e, `${e.type}[${i}]`, own)));
     this.splicer = resourceSplicer(config.enrich);
     this.merge = attributeMerge(config.enrich);
-    this.decodes = this.exporters.some((e) => e.decodes);
-    this.counts = this.exporters.some((e) => !e.decodes);
+    this.json = this.exporters.some((e) => e.writesJson) ? new JsonBytes() : null;
+    this.counts = this.exporters.some((e) => !e.writesJson);
   }
 
   get deadLettered(): number {
@@ -83,11 +90,11 @@ export class ExportPipeline {
   /** `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq). */
   async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): Promise<void> {
     const requests: PreparedRequest[] = [];
-    const decoded: LogsRequest[] | null = this.decodes ? [] : null;
+    this.json?.reset();
     for (const record of records) {
       try {
-        if (record.kind === RecordKind.Lines) this.prepareLines(record, requests, decoded);
-        else this.prepareRequest(record, requests, decoded);
+        if (record.kind === RecordKind.Lines) this.prepareLines(record, requests);
+        else this.prepareRequest(record, requests);
       } catch (err) {
         if (!(err instanceof PoisonRecordError)) throw err;
         const source = sourceOf(record);
@@ -96,7 +103,7 @@ export class ExportPipeline {
       }
     }
     if (requests.length === 0) return;
-    const batch: ExportBatch = { requests, decoded, source: sourceOf(records[0]) };
+    const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source: sourceOf(records[0]) };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
   }
 
@@ -132,23 +139,31 @@ export class ExportPipeline {
     }
   }
 
-  /** Enriched by splicing; decoded (or walked) before anything is handed out, so that poison reaches no exporter. */
-  private prepareRequest(record: ExportInput, requests: PreparedRequest[], decoded: LogsRequest[] | null): void {
+  /** Enriched by splicing; written as JSON (or walked) before anything is handed out, so that poison reaches no exporter. */
+  private prepareRequest(record: ExportInput, requests: PreparedRequest[]): void {
     const original = this.requestOf(record);
     const pieces: Uint8Array[] = [];
     const bytes = this.splicer.splicePieces(original, pieces);
-    const decodedRequest = decoded === null ? null : decodeLogsRequest(contiguous({ pieces, bytes, logRecords: 0 }));
-    // Enrichment adds no LogRecord, so the original (one contiguous buffer) is walked.
-    requests.push({ pieces, bytes, logRecords: this.counts ? countLogRecords(original) : countDecoded(decodedRequest!) });
-    if (decodedRequest !== null) decoded!.push(decodedRequest);
+    let logRecords: number;
+    if (this.json !== null) {
+      logRecords = this.transcoder.write(contiguous({ pieces, bytes, logRecords: 0 }), this.json);
+      this.json.byte(NEWLINE);
+    } else {
+      // Enrichment adds no LogRecord, so the original (one contiguous buffer) is walked.
+      logRecords = countLogRecords(original);
+    }
+    requests.push({ pieces, bytes, logRecords });
   }
 
   /** Built enriched, and serialized only for a forwarding exporter: the lines never make a round trip through protobuf. */
-  private prepareLines(record: ExportInput, requests: PreparedRequest[], decoded: LogsRequest[] | null): void {
+  private prepareLines(record: ExportInput, requests: PreparedRequest[]): void {
     const lines = decodeLinesRecord(record, this.merge);
     const serialized = this.counts ? lines.encode() : undefined;
     requests.push({ pieces: serialized === undefined ? [] : [serialized], bytes: serialized?.byteLength ?? 0, logRecords: lines.logRecordCount });
-    decoded?.push(lines);
+    if (this.json !== null) {
+      lines.writeOtlpJson(this.json, this.transcoder);
+      this.json.byte(NEWLINE);
+    }
   }
 
   /** The record as a serialized ExportLogsServiceRequest: protobuf kinds as they are (inflated), others encoded. */
@@ -173,10 +188,4 @@ export class ExportPipeline {
       }
     }
   }
-}
-
-function countDecoded(request: LogsRequest): number {
-  let n = 0;
-  for (const resource of request.resourceLogs) for (const scope of resource.scopeLogs) n += scope.logRecords.length;
-  return n;
 }

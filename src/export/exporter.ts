@@ -1,8 +1,6 @@
 /**
  * What every exporter receives, and the contract between an exporter and the pipeline.
  */
-import type { LogsRequest } from './record-decoder';
-
 /**
  * One serialized ExportLogsServiceRequest, enriched, as pieces to be written one after the
  * other: views into the ring (valid until it commits) and the small headers the splice
@@ -18,8 +16,12 @@ export interface PreparedRequest {
 /** One ring batch, prepared once for every exporter. */
 export interface ExportBatch {
   readonly requests: readonly PreparedRequest[];
-  /** The decoded requests, present when some exporter needs them (file, stdout). */
-  readonly decoded: readonly LogsRequest[] | null;
+  /**
+   * The requests as OTLP/JSON lines, each ending in a newline, present when some exporter
+   * writes JSON (file, stdout): a view of a buffer the pipeline reuses, valid until the
+   * batch's export resolves.
+   */
+  readonly json: Buffer | null;
   /** Where the records came from, for the dead-letter file (ring, vault segment). */
   readonly source: string;
 }
@@ -32,8 +34,8 @@ export function contiguous(request: PreparedRequest): Uint8Array {
 export interface Exporter {
   /** For logs and metrics: `otlp_grpc[0]`, `file[1]`. */
   readonly name: string;
-  /** Whether it needs ExportBatch.decoded. */
-  readonly decodes: boolean;
+  /** Whether it needs ExportBatch.json. */
+  readonly writesJson: boolean;
   /**
    * Returns (or resolves) once the whole batch is delivered or dead-lettered. A throw means
    * nothing of it may be taken as delivered: the pipeline retries this exporter alone.

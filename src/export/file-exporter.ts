@@ -5,12 +5,10 @@
 import type { FileExporterConfig } from '../common/config';
 import type { ExportBatch, Exporter } from './exporter';
 import { FileSink } from './file-sink';
-import { JsonBytes, writeJsonLines } from './json-bytes';
 
 export class FileExporter implements Exporter {
-  readonly decodes = true;
+  readonly writesJson = true;
   private readonly sink: FileSink;
-  private readonly json = new JsonBytes();
 
   constructor(
     readonly name: string,
@@ -21,7 +19,7 @@ export class FileExporter implements Exporter {
 
   /** Returns only once the lines are written: the caller commits the ring after this. */
   export(batch: ExportBatch): void {
-    if (batch.decoded!.length !== 0) this.sink.write(writeJsonLines(batch.decoded!, this.json));
+    this.sink.write(batch.json!);
   }
 
   close(): void {

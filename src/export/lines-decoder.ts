@@ -17,9 +17,9 @@ import { anyValueOf, encodeResource, type Int64, type OtlpKeyValue, type OtlpLog
 import { Field, encodeLenField } from '../common/otlp-wire';
 import type { RingRecord } from '../common/ring';
 import type { AttributeMerge } from './enrichment';
-import type { JsonBytes, WritesJsonBytes } from './json-bytes';
+import type { JsonBytes } from './json-bytes';
 import { encodeLinesRequest } from './lines-wire';
-import { resourceJson } from './otlp-json';
+import type { OtlpJsonTranscoder } from './otlp-json-transcoder';
 
 const LINES_SCOPE_NAME = 'gophership/lines';
 
@@ -42,7 +42,7 @@ export function decodeLinesRecord(record: Pick<RingRecord, 'payload' | 'received
   return new LinesRequest(bytes, record.receivedMs, merge(peerAttributes(header.transport, header.source)));
 }
 
-export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
+export class LinesRequest implements OtlpLogsRequest {
   private decoded: OtlpResourceLogs[] | undefined;
 
   constructor(
@@ -64,8 +64,11 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
     return n;
   }
 
-  /** The request's OTLP/JSON, as logsRequestToJson would write it: each line copied, escaped where JSON needs it. */
-  writeOtlpJson(out: JsonBytes): void {
+  /**
+   * The request's OTLP/JSON, as the transcoder would write the request encode() gives: each
+   * line copied, escaped where JSON needs it; the resource (once a record) by the transcoder.
+   */
+  writeOtlpJson(out: JsonBytes, transcoder: OtlpJsonTranscoder): void {
     const { bytes } = this;
     const nanos = this.observedNanos();
     const head = Buffer.from(nanos === '0' ? ',{"body":{"stringValue":' : `,{"observedTimeUnixNano":"${nanos}","body":{"stringValue":`, 'latin1');
@@ -73,8 +76,9 @@ export class LinesRequest implements OtlpLogsRequest, WritesJsonBytes {
     let first = true;
     this.eachLine((start, end) => {
       if (first) {
-        const resource = resourceJson({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] });
-        out.text(`{"resourceLogs":[{"resource":${resource},"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`);
+        out.ascii('{"resourceLogs":[{"resource":');
+        transcoder.writeResource(encodeResource({ attributes: this.resourceAttributes, droppedAttributesCount: 0, entityRefs: [] }), out);
+        out.ascii(`,"scopeLogs":[{"scope":{"name":"${LINES_SCOPE_NAME}"},"logRecords":[`);
       }
       out.bytes(first ? firstHead : head);
       out.stringOf(bytes, start, end);

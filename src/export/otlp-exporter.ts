@@ -47,7 +47,7 @@ interface Group {
 const RETRY_LOG_EVERY_MS = 10_000;
 
 export class OtlpExporter implements Exporter {
-  readonly decodes = false;
+  readonly writesJson = false;
   /** Date.now() of the first failure of the current outage; 0 when the downstream answers. */
   private failingSince = 0;
   private lastRetryLog = 0;

@@ -6,10 +6,11 @@ import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import type { OtlpHttpExporterConfig } from '../common/config';
 import { ExportRejectedError, ExportUnavailableError, PoisonRecordError } from '../common/errors';
-import { Status, decodeLogsRequest } from '../common/otlp-proto';
+import { Status } from '../common/otlp-proto';
 import { acknowledgement } from './otlp-grpc-transport';
 import type { ExportAck, Transport } from './otlp-exporter';
-import { logsRequestToJson } from './otlp-json';
+import { JsonBytes } from './json-bytes';
+import { OtlpJsonTranscoder } from './otlp-json-transcoder';
 import { httpRetryable, retryAfterMs } from './retry-policy';
 import { readTlsFiles } from './tls-files';
 
@@ -37,7 +38,7 @@ export class OtlpHttpTransport implements Transport {
   }
 
   body(request: Uint8Array): Uint8Array {
-    const body: Uint8Array = this.config.encoding === 'json' ? Buffer.from(toJson(request)) : request;
+    const body: Uint8Array = this.config.encoding === 'json' ? toJson(request) : request;
     return this.config.compression === 'gzip' ? gzipSync(body) : body;
   }
 
@@ -87,9 +88,15 @@ export class OtlpHttpTransport implements Transport {
   }
 }
 
-function toJson(request: Uint8Array): string {
+const transcoder = new OtlpJsonTranscoder();
+const json = new JsonBytes();
+
+/** A copy: the body outlives the next request's transcoding (retries, several connections). */
+function toJson(request: Uint8Array): Buffer {
+  json.reset();
   try {
-    return logsRequestToJson(decodeLogsRequest(request));
+    transcoder.write(request, json);
+    return Buffer.from(json.view());
   } catch (err) {
     if (err instanceof PoisonRecordError) throw new ExportRejectedError(`cannot be written as OTLP/JSON: ${err.message}`);
     throw err;

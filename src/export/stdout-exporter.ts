@@ -5,19 +5,16 @@
  */
 import { writeSync } from 'node:fs';
 import type { ExportBatch, Exporter } from './exporter';
-import { JsonBytes, writeJsonLines } from './json-bytes';
 
 const STDOUT = 1;
 
 export class StdoutExporter implements Exporter {
-  readonly decodes = true;
-  private readonly json = new JsonBytes();
+  readonly writesJson = true;
 
   constructor(readonly name: string) {}
 
   export(batch: ExportBatch): void {
-    if (batch.decoded!.length === 0) return;
-    const data = writeJsonLines(batch.decoded!, this.json);
+    const data = batch.json!;
     for (let written = 0; written < data.length; ) {
       try {
         written += writeSync(STDOUT, data, written);

@@ -1,4 +1,7 @@
 /**
+ * The reference the transcoder (src/export/otlp-json-transcoder.ts) is held to: what the
+ * file exporter wrote before it, by decoding with protobufjs and walking the message.
+ *
  * The OTLP/JSON encoding of a decoded ExportLogsServiceRequest, as the OTLP specification
  * defines it: proto3 JSON with lowerCamelCase names, plus OTLP's own rules (trace and span
  * ids as lowercase hex, enums as integers).
@@ -9,7 +12,9 @@
  * only ever emitted as JSON string data, never used as object keys, so keys such as
  * `__proto__` from the network cannot reach a prototype.
  */
+import * as protobuf from 'protobufjs';
 import {
+  ExportLogsServiceRequest,
   int64ToDecimal,
   type Int64,
   type OtlpAnyValue,
@@ -21,7 +26,22 @@ import {
   type OtlpResource,
   type OtlpResourceLogs,
   type OtlpScopeLogs,
-} from '../common/otlp-proto';
+} from '../../src/common/otlp-proto';
+
+/**
+ * A serialized request as the reference writes it: decoded by protobufjs, except that
+ * invalid UTF-8 in a string becomes U+FFFD (the transcoder's rule) where protobufjs's proto3
+ * decoding refuses it. Throws what protobufjs throws.
+ */
+export function referenceJson(bytes: Uint8Array): string {
+  const reader = protobuf.Reader.create(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  reader.stringVerify = reader.string;
+  const request = ExportLogsServiceRequest.decode(reader) as unknown as OtlpLogsRequest;
+  for (const rl of request.resourceLogs)
+    for (const sl of rl.scopeLogs)
+      for (const r of sl.logRecords) if ((r.traceId.length !== 0 && r.traceId.length !== 16) || (r.spanId.length !== 0 && r.spanId.length !== 8)) throw new Error('id length');
+  return logsRequestToJson(request);
+}
 
 /** One request as one line of OTLP/JSON (no trailing newline; JSON escaping keeps it single-line). */
 export function logsRequestToJson(request: OtlpLogsRequest): string {
