@@ -31,6 +31,8 @@ export interface SpikeOptions {
   generatorBatch: number;
   /** How long the engine gets to deliver everything after the window. */
   settleTimeoutMs: number;
+  /** Once everything is delivered, how long the engine rests before its memory is read (it gives back what the spike grew). */
+  restSeconds?: number;
 }
 
 export interface SpikeReport {
@@ -134,6 +136,8 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     for (const id of sdk.deliveredIds) if (!sink.received.byId.has(id)) missing++;
   }
   clearInterval(sampler);
+  const settleSeconds = (performance.now() - settleStarted) / 1000;
+  await new Promise((resolve) => setTimeout(resolve, (o.restSeconds ?? 0) * 1000));
   if (process.env.SPIKE_LOG !== undefined) writeFileSync(process.env.SPIKE_LOG, engine.logs.map((l) => JSON.stringify(l)).join('\n'));
 
   const zoneLines = engine.logs.filter((l) => l.msg === 'zone changed');
@@ -161,7 +165,7 @@ async function flood(o: SpikeOptions, cgroup: MemoryCgroup, engine: LaunchedEngi
     receivedRecords: sink.received.records,
     sdkIdsMissing: missing,
     sdkIdsDuplicated: duplicated,
-    settleSeconds: (performance.now() - settleStarted) / 1000,
+    settleSeconds,
   };
 }
 

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
         sdkRecordsPerSecond: Math.min(5000, sinkRps),
         generatorBatch: 1000,
         settleTimeoutMs: 600_000,
+        // Idle rings give their pages back after 5 s, calm children collect within 30 s.
+        restSeconds: 40,
       });
     } catch (err) {
       // Below the plan's minimum the engine must refuse to start, saying the minimum.

@@ -11,9 +11,6 @@ import { makePki } from './helpers/certs';
 import { scratchDir } from './helpers/engine';
 import { DEPLOYMENTS, binaryBytes, k8sBytes, readManifests, readYaml, withoutPendingKeys, type Raw } from './helpers/deployments';
 
-/** What one process may take at rest: measured 60-65 MiB RSS idle (gophership_process_resident_memory_bytes); twice that as a budget. */
-const PROCESS_BUDGET = 128 * 1024 * 1024;
-
 interface Sample {
   name: string;
   raw: Raw;
@@ -31,25 +28,44 @@ function configMapSample(file: string, files: Record<string, string> = {}): Samp
   return sample(file, parse(text) as Raw);
 }
 
-/** Shared memory of the rings: each worker's green and red ring, and the replay ring (green size). */
-function ringBytes(c: Config): number {
-  return c.ingest.workers * (c.rings.green_bytes + c.rings.red_bytes) + c.rings.green_bytes;
+/**
+ * The operator sets the limit and nothing else: the sample sets no size and no zone
+ * threshold, and the plan made for the limit its unit or manifest gives fits (validateConfig
+ * refuses one that does not). Returns the configuration as planned for that limit.
+ */
+function assertPlanned(t: import('ava').ExecutionContext, s: Sample, limit: number): Config {
+  const planned = ['ingest.workers', 'ingest.max_message_bytes', 'ingest.max_inflight_bytes', 'ingest.max_heap_mib', 'rings.green_bytes', 'rings.red_bytes', 'rings.replay_bytes', 'vault.max_heap_mib', 'export.max_heap_mib'];
+  for (const key of planned) {
+    const [section, name] = key.split('.');
+    t.is(s.raw[section]?.[name], undefined, `${s.name}: ${key} is left to the memory plan`);
+  }
+  t.is(s.raw.zones, undefined, `${s.name}: the zones keep their defaults`);
+  const config = validateConfig(withoutPendingKeys(s.raw), { bytes: limit, source: s.name });
+  t.true(config.memory.plan.total_bytes <= config.memory.plan.budget_bytes);
+  return config;
 }
 
-/** Rings plus every process's budget stay below the Yellow threshold, so an idle engine is Green. */
-function assertFitsBelowYellow(t: import('ava').ExecutionContext, s: Sample, limit: number): void {
-  const processes = s.config.ingest.workers + s.config.export.processes + 2;
-  const atRest = ringBytes(s.config) + processes * PROCESS_BUDGET;
-  const yellow = s.raw.zones.yellow as number;
-  t.true(atRest < yellow * limit, `${s.name}: ${atRest} bytes at rest must stay below zones.yellow ${yellow} x ${limit}`);
-  t.true((s.raw.zones.red as number) > yellow && (s.raw.zones.recover as number) < yellow, `${s.name}: recover < yellow < red`);
+/** A manifest hands the container's memory limit to the plan through the downward API. */
+function assertLimitFromManifest(t: import('ava').ExecutionContext, container: Raw): void {
+  const env = (container.env as Raw[]).find((e) => e.name === 'GOPHERSHIP_MEMORY_LIMIT');
+  t.deepEqual(env?.valueFrom?.resourceFieldRef, { containerName: container.name, resource: 'limits.memory' });
+}
+
+/**
+ * What the rings may take on any machine: the plan gives them at most a quarter of its budget
+ * whatever the number of cores (and workers); here, on this machine's, they take no more.
+ */
+function ringShare(c: Config): number {
+  const rings = c.ingest.workers * (c.rings.green_bytes + c.rings.red_bytes) + c.rings.replay_bytes;
+  if (rings > c.memory.plan.budget_bytes / 4) throw new Error(`rings ${rings} above a quarter of the budget`);
+  return c.memory.plan.budget_bytes / 4;
 }
 
 test('systemd: the sample configuration is valid and fits the unit\'s MemoryMax and directories', (t) => {
   const s = sample('gophership.yaml', readYaml('gophership.yaml'));
   const unit = readFileSync(join(DEPLOYMENTS, 'gophership.service'), 'utf8');
   const setting = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
-  assertFitsBelowYellow(t, s, binaryBytes(setting('MemoryMax')!));
+  assertPlanned(t, s, binaryBytes(setting('MemoryMax')!));
   t.true(s.config.data_dir.startsWith(`/var/lib/${setting('StateDirectory')}`), 'data_dir is the StateDirectory');
   t.true((s.config.rings.dir ?? '').startsWith(`/run/${setting('RuntimeDirectory')}/`), 'rings are in the RuntimeDirectory');
   t.is(setting('RuntimeDirectoryPreserve'), 'yes', 'the rings outlive a restart');
@@ -67,10 +83,11 @@ test('sidecar: configuration valid, rings fit the memory emptyDir and the limit,
   const sidecar = (pod.initContainers as Raw[]).find((c) => c.name === 'gophership')!;
   const app = (pod.containers as Raw[]).find((c) => c.name === 'app')!;
   t.is(sidecar.restartPolicy, 'Always', 'a native sidecar');
-  assertFitsBelowYellow(t, s, k8sBytes(sidecar.resources.limits.memory));
+  const planned = assertPlanned(t, s, k8sBytes(sidecar.resources.limits.memory));
+  assertLimitFromManifest(t, sidecar);
   const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(sidecar, '/dev/shm'))!;
   t.is(shm.emptyDir.medium, 'Memory');
-  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config), 'the memory emptyDir holds every ring');
+  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringShare(planned), 'the memory emptyDir holds every ring');
   t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   assertProbes(t, sidecar, s.config);
 
@@ -94,9 +111,10 @@ test('daemonset: configuration valid, hostPorts to the OTLP listeners, only the 
   t.teardown(() => rmSync(pkiDir, { recursive: true, force: true }));
   const pki = makePki(pkiDir);
   const s = configMapSample('daemonset.yaml', { [`${tlsDir}/tls.crt`]: pki.server.cert, [`${tlsDir}/tls.key`]: pki.server.key });
-  assertFitsBelowYellow(t, s, k8sBytes(c.resources.limits.memory));
+  const planned = assertPlanned(t, s, k8sBytes(c.resources.limits.memory));
+  assertLimitFromManifest(t, c);
   const shm = (pod.volumes as Raw[]).find((v) => v.name === mountOf(c, '/dev/shm'))!;
-  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringBytes(s.config));
+  t.true(k8sBytes(shm.emptyDir.sizeLimit) >= ringShare(planned));
   assertProbes(t, c, s.config);
 
   for (const [port, section] of [['otlp-grpc', 'otlp_grpc'], ['otlp-http', 'otlp_http']] as const) {
@@ -133,8 +151,7 @@ test('compose: the configuration is valid and fits the container\'s memory and /
   const s = sample('compose/gophership.yaml', readYaml('compose/gophership.yaml'));
   const compose = readYaml('docker-compose.yaml');
   const svc = compose.services.gophership;
-  assertFitsBelowYellow(t, s, binaryBytes(svc.mem_limit));
-  t.true(binaryBytes(svc.shm_size) >= ringBytes(s.config));
+  t.true(binaryBytes(svc.shm_size) >= ringShare(assertPlanned(t, s, binaryBytes(svc.mem_limit))));
   t.true((s.config.rings.dir ?? '').startsWith('/dev/shm/'));
   const prometheus = parse(readFileSync(join(DEPLOYMENTS, 'compose/prometheus.yml'), 'utf8')) as Raw;
   t.deepEqual(prometheus.scrape_configs[0].static_configs[0].targets, [`gophership:${s.config.metrics.listen.port}`]);
