@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PoisonRecordError } from '../src/common/errors';
 import { encodeLinesHeader, LinesTransport } from '../src/common/lines-record';
-import { ExportLogsServiceRequest } from '../src/common/otlp-proto';
+import { ExportLogsServiceRequest, encodeLogsRequest } from '../src/common/otlp-proto';
 import { decodeLinesRecord } from '../src/export/lines-decoder';
 import { decodeJsonLogsRequest } from '../src/export/otlp-json-request-decoder';
 import { logsRequestToJson } from '../src/export/otlp-json';
@@ -139,4 +139,11 @@ test('the JSON check and the exporter refuse a request heavier than the budget',
 test('the exporter decodes .proto field names as their lowerCamelCase', (t) => {
   const decoded = decodeJsonLogsRequest(Buffer.from('{"resource_logs":[{"scope_logs":[{"log_records":[{"time_unix_nano":"5","body":{"string_value":"x"}}]}]}]}'), UNITS);
   t.is(logsRequestToJson(decoded), '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"5","body":{"stringValue":"x"}}]}]}]}');
+});
+
+test('an empty AnyValue inside an arrayValue survives the JSON to protobuf path (found by fuzz-otlp: it made encode throw a TypeError, retried forever)', (t) => {
+  const decoded = decodeJsonLogsRequest(Buffer.from(wrap('{"body":{"arrayValue":{"values":[{},{"intValue":"1"}]}}}')), UNITS);
+  const proto = encodeLogsRequest(decoded);
+  t.is(logsRequestToJson(ExportLogsServiceRequest.decode(proto) as never), logsRequestToJson(decoded));
+  t.is(logsRequestToJson(decoded), wrap('{"body":{"arrayValue":{"values":[{},{"intValue":"1"}]}}}'));
 });
