@@ -282,6 +282,11 @@ export class OtlpJsonScanner {
   /** A reason when the bytes so far cannot begin a valid request. */
   push(bytes: Uint8Array): string | undefined {
     for (let i = 0; i < bytes.length; i++) {
+      // Plain ASCII inside a string whose content nothing checks: the bulk of a typical body.
+      if (this.state === St.Str && !this.inKey && this.escape === 0 && this.utf8Left === 0 && !this.highSurrogate && (this.kind === Kind.Str || this.kind === Kind.Any)) {
+        let b = bytes[i];
+        while (b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c && i + 1 < bytes.length) b = bytes[++i];
+      }
       const problem = this.byte(bytes[i]);
       if (problem !== undefined) return `${problem} (at byte ${this.offset + i})`;
     }
