@@ -173,7 +173,8 @@ function wireKeyValue(kv: OtlpKeyValue): object {
 
 function wireAnyValue(v: OtlpAnyValue | null): object | null {
   if (v === null || v.value === undefined) return null;
-  if (v.value === 'arrayValue') return { arrayValue: { values: (v.arrayValue?.values ?? []).map(wireAnyValue) } };
+  // An empty AnyValue stands as null elsewhere, but a list element must be a message: {} (0a 00 on the wire).
+  if (v.value === 'arrayValue') return { arrayValue: { values: (v.arrayValue?.values ?? []).map((e) => wireAnyValue(e) ?? {}) } };
   if (v.value === 'kvlistValue') return { kvlistValue: { values: (v.kvlistValue?.values ?? []).map(wireKeyValue) } };
   return { [v.value]: v[v.value] };
 }

@@ -19,6 +19,7 @@ import { PoisonRecordError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { encodeLogsRequest } from '../common/otlp-proto';
 import type { ResourceSplicer } from '../common/otlp-wire-resource';
+import { jsonUnitBudget } from '../common/otlp-json-scan';
 import { countLogRecords } from '../common/otlp-wire-split';
 import { RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
@@ -170,7 +171,7 @@ export class ExportPipeline {
   private requestOf(record: ExportInput): Uint8Array {
     const max = largestPayload(this.config);
     if (record.kind === RecordKind.OtlpGrpc || record.kind === RecordKind.OtlpHttpProto) return payloadOf(record, max);
-    return encodeLogsRequest(decodeRecord(record as RingRecord, max));
+    return encodeLogsRequest(decodeRecord(record as RingRecord, max, jsonUnitBudget(this.config.export.max_heap_mib)));
   }
 
   private async exportTo(exporter: Exporter, batch: ExportBatch): Promise<void> {

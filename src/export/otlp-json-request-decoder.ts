@@ -7,10 +7,16 @@
  * base64, enums are integers, 64-bit integers may be strings or numbers, and unknown fields
  * are ignored. The ids are turned into bytes here; protobufjs's fromObject does the rest
  * (lowerCamelCase names, int64 from either form, base64 bytes values, unknown fields
- * skipped). JSON.parse makes `__proto__` an ordinary own key, and fromObject reads only the
+ * skipped). Before any of that, the bytes are scanned (otlp-json-scan.ts, syntax and weight
+ * only, no shape rules: records ingest accepted under older rules stay decodable): one
+ * that would take more heap than `maxUnits` allows is poison, refused before JSON.parse
+ * builds its objects, so that no record can take the exporter's heap down. Fields named as
+ * in the .proto (resource_logs), which protobuf JSON parsers accept, are renamed to
+ * lowerCamelCase while parsing, only when the scan saw one. JSON.parse makes `__proto__` an ordinary own key, and fromObject reads only the
  * fields the schema names, so keys from the network never reach a prototype.
  */
 import { PoisonRecordError } from '../common/errors';
+import { OtlpJsonScanner, PROTO_TO_CAMEL } from '../common/otlp-json-scan';
 import { ExportLogsServiceRequest, type OtlpLogsRequest } from '../common/otlp-proto';
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -18,11 +24,14 @@ const ID_HEX_LENGTH = { traceId: 32, spanId: 16 } as const;
 
 type Json = Record<string, unknown>;
 
-export function decodeJsonLogsRequest(bytes: Uint8Array): OtlpLogsRequest {
+export function decodeJsonLogsRequest(bytes: Uint8Array, maxUnits: number): OtlpLogsRequest {
+  const scan = new OtlpJsonScanner({ maxUnits, shape: false });
+  const problem = scan.push(bytes) ?? scan.finish();
+  if (problem !== undefined) throw new PoisonRecordError(`OTLP/JSON request refused before decoding (${bytes.byteLength} bytes): ${problem}`);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = scan.protoNames ? JSON.parse(text, toCamelCase) : JSON.parse(text);
   } catch (err) {
     throw new PoisonRecordError(`malformed OTLP/JSON request (${bytes.byteLength} bytes): ${(err as Error).message}`, err);
   }
@@ -33,6 +42,14 @@ export function decodeJsonLogsRequest(bytes: Uint8Array): OtlpLogsRequest {
   } catch (err) {
     throw new PoisonRecordError(`OTLP/JSON request does not match ExportLogsServiceRequest: ${(err as Error).message}`, err);
   }
+}
+
+/** A reviver renaming .proto field names to lowerCamelCase (the names protobufjs reads). */
+function toCamelCase(this: Json, key: string, value: unknown): unknown {
+  const camel = PROTO_TO_CAMEL.get(key);
+  if (camel === undefined) return value;
+  this[camel] = value;
+  return undefined;
 }
 
 /** Replaces each log record's hex traceId and spanId by their bytes, checking their length. */

@@ -13,8 +13,9 @@ import { decodeJsonLogsRequest } from './otlp-json-request-decoder';
 
 export type LogsRequest = ReturnType<typeof decodeLogsRequest>;
 
-export function decodeRecord(record: RingRecord, maxMessageBytes: number): LogsRequest {
-  if (record.kind === RecordKind.OtlpHttpJson) return decodeJsonLogsRequest(payloadOf(record, maxMessageBytes));
+/** `maxJsonUnits`: the most a JSON record may weigh decoded (otlp-json-scan.ts jsonUnitBudget). */
+export function decodeRecord(record: RingRecord, maxMessageBytes: number, maxJsonUnits: number): LogsRequest {
+  if (record.kind === RecordKind.OtlpHttpJson) return decodeJsonLogsRequest(payloadOf(record, maxMessageBytes), maxJsonUnits);
   if (record.kind !== RecordKind.OtlpGrpc && record.kind !== RecordKind.OtlpHttpProto) {
     throw new PoisonRecordError(`record kind ${record.kind} has no decoder in this version`);
   }

@@ -19,6 +19,7 @@ import { IngestMetrics } from './ingest-metrics';
 import { createLinesServer } from './lines-server';
 import { createOtlpGrpcServer } from './otlp-grpc-server';
 import { createOtlpHttpServer } from './otlp-http-server';
+import { jsonUnitBudget } from '../common/otlp-json-scan';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { observePivot } from './pivot-metrics';
 import { ZoneRouter } from './zone-router';
@@ -68,7 +69,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const httpTls = http.tls === null ? undefined : tlsServerOptions(http.tls, ['http/1.1']);
   const httpServers = await Promise.all(
     http.listen.map(async (addr) => {
-      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, inflight, log, tls: addr.kind === 'tcp' ? httpTls : undefined });
+      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, maxJsonUnits: jsonUnitBudget(config.export.max_heap_mib), inflight, log, tls: addr.kind === 'tcp' ? httpTls : undefined });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
       metrics.addServer('otlp_http', server.counters);
       return server;

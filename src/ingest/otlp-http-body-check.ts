@@ -4,9 +4,13 @@
  * stores the body as received, and the exporter decodes it. What they catch is the body that
  * is not the announced format at all (garbage, a truncated upload, the wrong content type),
  * which the client must hear about as a 400 while it can still fix it, instead of an OK
- * followed by a dead-letter entry. A body that passes and still fails to decode (a broken
- * record deep inside) is dead-lettered by the exporter, counted and kept.
+ * followed by a dead-letter entry. A protobuf body is checked at its top level only; a JSON
+ * body is scanned whole (a bad JSON body is far more common, hand-written or from a broken
+ * serializer, and JSON's cost in the exporter is bounded only by scanning it). A body that
+ * passes and still fails to decode is dead-lettered by the exporter, counted and kept.
  */
+
+import { OtlpJsonScanner } from '../common/otlp-json-scan';
 
 export interface BodyCheck {
   /** A reason when the bytes so far cannot begin a valid body. */
@@ -108,37 +112,11 @@ export class ProtoTopLevelCheck implements BodyCheck {
   }
 }
 
-const isJsonSpace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
-
 /**
- * An OTLP/JSON body is one JSON object: its first and last non-blank bytes are braces. That
- * is all ingest looks at: checking more of JSON means tokenizing every byte, which is the
- * parsing the exporter does anyway.
+ * An OTLP/JSON body must be one JSON object with the shape of an ExportLogsServiceRequest, and
+ * weigh no more, once decoded, than the exporter's heap allows (otlp-json-scan.ts): checked
+ * byte by byte as it arrives, so that a bad body hears 400 before it is acknowledged.
  */
-export class JsonObjectCheck implements BodyCheck {
-  private first = -1;
-  private last = -1;
-
-  push(bytes: Uint8Array): string | undefined {
-    let i = 0;
-    if (this.first === -1) {
-      while (i < bytes.length && isJsonSpace(bytes[i])) i++;
-      if (i === bytes.length) return undefined;
-      this.first = bytes[i];
-      if (this.first !== 0x7b) return 'the body is not a JSON object (it does not start with "{")';
-    }
-    for (let j = bytes.length - 1; j >= i; j--) {
-      if (!isJsonSpace(bytes[j])) {
-        this.last = bytes[j];
-        break;
-      }
-    }
-    return undefined;
-  }
-
-  finish(): string | undefined {
-    if (this.first === -1) return 'the body is empty, not a JSON object';
-    if (this.last !== 0x7d) return 'the body is not a complete JSON object (it does not end with "}")';
-    return undefined;
-  }
+export function jsonRequestCheck(maxUnits: number): BodyCheck {
+  return new OtlpJsonScanner({ maxUnits, shape: true });
 }

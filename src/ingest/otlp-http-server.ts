@@ -20,7 +20,7 @@ import { guardTlsServer } from '../common/tls-context';
 import { InflightBudget } from './inflight-budget';
 import { listenOn } from '../common/listen-on';
 import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
-import { JsonObjectCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
+import { jsonRequestCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
 import { CONTENT_TYPE, OK_BODY, encodeStatus, type BodyEncoding } from './otlp-http-status';
 
 export const LOGS_PATH = '/v1/logs';
@@ -29,6 +29,8 @@ export interface OtlpHttpServerOptions {
   sink: RecordSink;
   /** The largest body, counted after decompression. */
   maxBodyBytes: number;
+  /** The most a JSON body may weigh once decoded (otlp-json-scan.ts jsonUnitBudget of export.max_heap_mib). */
+  maxJsonUnits: number;
   /** Request bytes held before they reach the sink; a worker shares one across its servers. */
   inflight: InflightBudget;
   /** Told to clients refused under pressure (Retry-After, RetryInfo); default 1000. */
@@ -51,7 +53,7 @@ const CAPACITY_STATUS: Record<CapacityRefusal, number> = { ringFull: 503, overlo
 type Refusal = keyof OtlpHttpCounters['refused'];
 
 export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpServer {
-  const { sink, maxBodyBytes, inflight } = options;
+  const { sink, maxBodyBytes, inflight, maxJsonUnits } = options;
   const log = options.log ?? createLogger('otlp-http');
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const retryAfter = String(Math.max(1, Math.ceil(retryDelayMs / 1000)));
@@ -107,7 +109,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
   }
 
   function receive(req: IncomingMessage, res: ServerResponse, encoding: BodyEncoding, gzip: boolean): void {
-    const check: BodyCheck = encoding === 'proto' ? new ProtoTopLevelCheck() : new JsonObjectCheck();
+    const check: BodyCheck = encoding === 'proto' ? new ProtoTopLevelCheck() : jsonRequestCheck(maxJsonUnits);
     const chunks: Buffer[] = [];
     let received = 0;
     let inflated = 0;

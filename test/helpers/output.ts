@@ -10,7 +10,7 @@ import { listSegments } from '../../src/vault/vault-dir';
 
 interface JsonKeyValue {
   key: string;
-  value: { stringValue?: string };
+  value?: { stringValue?: string };
 }
 
 /** `key`: the attribute holding the id (the tutorial's sender uses tutorial.id). */
@@ -23,7 +23,7 @@ export function countIds(outputPath: string, key = 'test.id'): Map<string, numbe
     for (const rl of request.resourceLogs ?? []) {
       for (const sl of rl.scopeLogs ?? []) {
         for (const rec of sl.logRecords ?? []) {
-          const id = rec.attributes?.find((a) => a.key === key)?.value.stringValue;
+          const id = rec.attributes?.find((a) => a.key === key)?.value?.stringValue;
           if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
         }
       }
