@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, describe } from './errors';
-import { DECODED_BATCH_BYTES, DEFAULT_PLAN_FRACTION, exportBatchBytesFor, exporterMallocKeepBytes, LINES_RECORD_SLACK_BYTES, planMemory, RECORD_FRAMING_BYTES, type MemoryPlan, type PlanInput } from './memory-plan';
+import { DECODED_BATCH_BYTES, DEFAULT_PLAN_FRACTION, JSON_EXPANSION, type PlannedSizes, exportBatchBytesFor, exporterMallocKeepBytes, LINES_RECORD_SLACK_BYTES, planMemory, RECORD_FRAMING_BYTES, type MemoryPlan, type PlanInput } from './memory-plan';
 import { detectMemorySource } from './memory-source';
 import { formatListen, type ListenAddress } from './listen-address';
 import { parseTlsConfig, type TlsConfig } from './tls-config';
@@ -282,7 +282,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
     exportProcesses,
   };
   if (input.vaultWriteBytes !== undefined && input.vaultWriteBytes % 4096 !== 0) throw bad('a multiple of 4096 (an O_DIRECT write)', 'vault.write_buffer_bytes', input.vaultWriteBytes);
-  const plan = planMemory(input, (sizes) => exporterBuffers(exporters, sizes.exportHeapMib));
+  const plan = planMemory(input, (sizes) => exporterBuffers(exporters, sizes));
   const size = (key: string): number => plan.sizes[key].value;
   const maxMessage = size('ingest.max_message_bytes');
   const maxInflight = size('ingest.max_inflight_bytes');
@@ -459,14 +459,17 @@ function sizeValue(v: unknown, path: string): number {
 }
 
 /** What the exporters of one process hold beyond their heap: send buffers and JSON output, and the C heap glibc keeps. */
-function exporterBuffers(exporters: readonly ExporterConfig[], heapMib: number): number {
-  let bytes = exporterMallocKeepBytes(heapMib);
+function exporterBuffers(exporters: readonly ExporterConfig[], sizes: PlannedSizes): number {
+  let bytes = exporterMallocKeepBytes(sizes.exportHeapMib);
+  // A batch is DECODED_BATCH_BYTES of requests, or one larger request alone.
+  const batch = Math.max(DECODED_BATCH_BYTES, sizes.maxMessageBytes, sizes.maxBodyBytes);
   for (const e of exporters) {
     // A ring batch's requests are copied into send buffers, and the transport copies each again.
     if (e.type === 'otlp_grpc' || e.type === 'otlp_http') bytes += 2 * e.max_in_flight * e.batch.max_bytes;
-    // A batch read from the rings, and its JSON (a few times the protobuf).
-    else bytes += 4 * DECODED_BATCH_BYTES;
   }
+  // File and stdout share one JSON buffer: at most JSON_EXPANSION bytes a request byte (a
+  // string of control characters, each escaped as \u00XX), plus the request made contiguous.
+  if (exporters.some((e) => e.type === 'file' || e.type === 'stdout')) bytes += (JSON_EXPANSION + 1) * batch;
   return bytes;
 }
 

@@ -34,6 +34,8 @@ export const RECORD_FRAMING_BYTES = 64;
 export const LINES_RECORD_SLACK_BYTES = 128 * KiB;
 /** What a file or stdout exporter reads from the rings per batch; its JSON output takes a few times that. */
 export const DECODED_BATCH_BYTES = MiB;
+/** OTLP/JSON bytes per protobuf byte at the most: a string of control characters, each written \u00XX. */
+export const JSON_EXPANSION = 6;
 /** The vault's segment reader reads ahead this much. */
 export const VAULT_READ_WINDOW_BYTES = MiB;
 /** A 4 KiB-aligned O_DIRECT write never needs less. */

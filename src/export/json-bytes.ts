@@ -14,6 +14,8 @@
 import { isUtf8 } from 'node:buffer';
 
 const INITIAL_BYTES = 64 * 1024;
+/** A buffer grown past this by one batch is dropped at the next reset (the memory plan counts the transient peak). */
+const RETAINED_BYTES = 8 * 1024 * 1024;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -94,6 +96,9 @@ export class JsonBytes {
 
   reset(): void {
     this.length = 0;
+    // One huge request's JSON (up to JSON_EXPANSION times its bytes) is not kept for the
+    // life of the process: the next batch starts from a small buffer again.
+    if (this.buffer.length > RETAINED_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BYTES);
     // The last lines record is garbage once its batch is written; do not keep it alive.
     this.source = undefined;
     this.words = undefined;
