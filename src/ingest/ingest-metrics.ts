@@ -9,6 +9,7 @@ import { RingWriter, type Ring } from '../common/ring';
 import type { RingColor } from '../common/ring-layout';
 import type { LinesCounters } from './lines-server';
 import type { ConnectionCounters } from './connection-cap';
+import type { InflightBudget } from './inflight-budget';
 import { CAPACITY_MESSAGES, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 
 
@@ -41,6 +42,7 @@ export class IngestMetrics {
   private readonly servers: Array<{ protocol: string; counters: ProtocolCounters; connections: ConnectionCounters }> = [];
   private readonly linesServers: LinesCounters[] = [];
   private readonly writers = new Map<RingColor, CountingRingWriter>();
+  private inflight: InflightBudget | undefined;
   private capacityRefusals = 0;
   private lastRefusalMs = -Infinity;
   private readonly timer: NodeJS.Timeout;
@@ -96,6 +98,13 @@ export class IngestMetrics {
       read: (report) => this.writers.forEach((w, ring) => report({ ring }, w.bytes)),
     });
     mirroredGauge({
+      name: 'gophership_ingest_inflight_bytes',
+      help: 'Request bytes received but not yet in a ring (requests still arriving), summed over workers; each worker holds at most ingest.max_inflight_bytes.',
+      read: (report) => {
+        if (this.inflight !== undefined) report({}, this.inflight.inUse);
+      },
+    });
+    mirroredGauge({
       name: 'gophership_ingest_refusing',
       help: 'Ingest workers that refused a request for lack of room within metrics.refusing_window_ms (summed over workers).',
       read: (report) => report({}, this.refusing() ? 1 : 0),
@@ -115,6 +124,11 @@ export class IngestMetrics {
     linesCounter('gophership_ingest_lines_idle_closed_total', 'Lines connections closed for ingest.lines.idle_timeout_ms: silent, or holding one partial line, too long.', (c) => c.idleClosed);
     linesCounter('gophership_ingest_lines_lost_bytes_total', 'Line bytes read but not stored: held at shutdown while both rings stayed full past the grace.', (c) => c.lostAtShutdown);
     this.timer = setInterval(() => this.checkRefusals(), REFUSING_CHECK_MS).unref();
+  }
+
+  /** The worker's in-flight budget, shared by its OTLP receivers. */
+  setInflight(budget: InflightBudget): void {
+    this.inflight = budget;
   }
 
   addServer(protocol: string, server: Receiver<ProtocolCounters>): void {

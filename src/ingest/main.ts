@@ -50,6 +50,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const inflight = new InflightBudget(config.ingest.max_inflight_bytes, Math.max(config.ingest.max_message_bytes, config.ingest.otlp_http.max_body_bytes));
   // TLS on the TCP listeners; a Unix socket is local, guarded by its file mode.
   const tls = grpc.tls === null ? undefined : tlsServerOptions(grpc.tls);
+  metrics.setInflight(inflight);
   const servers = await Promise.all(
     grpc.listen.map(async (addr) => {
       const server = createOtlpGrpcServer({

@@ -173,7 +173,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     // likes; refreshed (not re-created) on every DATA frame, it costs the fast path little.
     // UNAVAILABLE: a client that was only slow may retry, as for any transient failure.
     const idle = streamIdleTimeoutMs === undefined ? undefined : setTimeout(() => {
-      if (!answered) answer('streamIdle', GrpcStatus.UNAVAILABLE, `no DATA frame for ${streamIdleTimeoutMs} ms before the message was complete (ingest.otlp_grpc.stream_idle_timeout_ms)`, constants.NGHTTP2_CANCEL);
+      if (!answered) answer('streamIdle', GrpcStatus.UNAVAILABLE, `no DATA frame for ${streamIdleTimeoutMs} ms before the message was complete (ingest.otlp_grpc.stream_idle_timeout_ms)`);
     }, streamIdleTimeoutMs);
 
     stream.on('data', (chunk: Buffer) => {
