@@ -39,10 +39,12 @@ function trickle(socket: Socket, byte: string, limit: number): void {
   socket.once('close', () => clearInterval(timer));
 }
 
-test.serial('OTLP/HTTP: headers that never finish get 408 within the idle timeout; a stalled body gets 408 and is counted; a trickled body is cut at the request timeout', async (t) => {
+test.serial('OTLP/HTTP: headers trickled a byte at a time get 408 within the idle timeout; a stalled body gets 408 and is counted; a trickled body is cut at the request timeout', async (t) => {
   const slowHeaders = connect(engine.httpPort, '127.0.0.1');
   await once(slowHeaders, 'connect');
-  slowHeaders.write('POST /v1/logs HTTP/1.1\r\nHost: gophership\r\n');
+  // Never silent for the idle timeout, so only the headers timeout can cut it.
+  slowHeaders.write('POST /v1/logs HTTP/1.1\r\nHost: gophership\r\nX-Slow: ');
+  trickle(slowHeaders, 'a', 100);
 
   const stalledBody = connect(engine.httpPort, '127.0.0.1');
   await once(stalledBody, 'connect');
@@ -55,6 +57,7 @@ test.serial('OTLP/HTTP: headers that never finish get 408 within the idle timeou
 
   const [headers, body, trickled] = await Promise.all([closedByServer(slowHeaders), closedByServer(stalledBody), closedByServer(trickledBody)]);
   t.regex(headers.received, /^HTTP\/1\.1 408/);
+  t.true(headers.afterMs < 100 * TRICKLE_MS, `trickled headers were cut after ${headers.afterMs} ms`);
   t.regex(body.received, /^HTTP\/1\.1 408/);
   t.regex(body.received, /idle_timeout_ms/);
   t.true(trickled.afterMs >= REQUEST_MS * 0.9, `the trickled body was cut after ${trickled.afterMs} ms`);
