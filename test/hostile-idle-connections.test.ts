@@ -42,6 +42,13 @@ async function flood(port: number, count: number, kept: number): Promise<Socket[
   return [...open];
 }
 
+async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => {
+    socket.destroy();
+    return once(socket, 'close');
+  }));
+}
+
 test.serial('2,000 idle lines connections: the cap is held, every one past it is closed, counted and logged once', async (t) => {
   const kept = await flood(engine.linesPort, 2000, CAP);
   t.is(kept.length, CAP);
@@ -52,10 +59,7 @@ test.serial('2,000 idle lines connections: the cap is held, every one past it is
   t.is(logged[0].maxConnections, CAP);
 
   // Once the idle connections go, clients are served again.
-  await Promise.all(kept.map((socket) => {
-    socket.destroy();
-    return once(socket, 'close');
-  }));
+  await closeAll(kept);
   await sendLines({ port: engine.linesPort }, ['after the flood\n']);
   t.is(await engine.stop(), 0);
   t.is(readLinesOutput(engine.outputPath).bodies.get('after the flood'), 1);
@@ -67,9 +71,6 @@ test.serial('the gRPC and OTLP/HTTP listeners are capped too', async (t) => {
     const kept = await flood(port, CAP + 50, CAP);
     t.is(kept.length, CAP, protocol);
     t.is(valueOf(await scrape(engine.metricsPort), 'gophership_ingest_refused_connections_total', { protocol }), 50, protocol);
-    await Promise.all(kept.map((socket) => {
-      socket.destroy();
-      return once(socket, 'close');
-    }));
+    await closeAll(kept);
   }
 });
