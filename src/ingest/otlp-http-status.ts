@@ -19,6 +19,7 @@ export const RPC_CODE_OF_HTTP_STATUS: Readonly<Record<number, number>> = {
   400: 3, // INVALID_ARGUMENT
   404: GrpcStatus.UNIMPLEMENTED,
   405: GrpcStatus.UNIMPLEMENTED,
+  408: GrpcStatus.DEADLINE_EXCEEDED, // the body stopped arriving (idle_timeout_ms)
   413: GrpcStatus.RESOURCE_EXHAUSTED,
   415: GrpcStatus.UNIMPLEMENTED,
   429: GrpcStatus.UNAVAILABLE,
