@@ -106,10 +106,14 @@ export interface Config {
     max_inflight_bytes: number;
     /** --max-old-space-size of each process of this role: part of the memory bound. */
     max_heap_mib: number;
+    /** Connections one listener of one worker holds at once; more are closed on accept. */
+    max_connections: number;
     otlp_grpc: {
       listen: ListenAddress[];
       max_concurrent_streams: number;
       window_bytes: number;
+      /** A request with no DATA frame for this long before its message is complete is reset. */
+      stream_idle_timeout_ms: number;
       /** On the TCP listeners; null: plaintext (refused on a non-loopback address unless `insecure: true` in the file). */
       tls: TlsConfig | null;
     };
@@ -119,6 +123,10 @@ export interface Config {
       tls: TlsConfig | null;
       /** Counted after decompression; the wire bytes of a compressed body are held to it too. */
       max_body_bytes: number;
+      /** Silence allowed mid-body, while headers arrive, and between kept-alive requests. */
+      idle_timeout_ms: number;
+      /** A request's first byte to its last. */
+      request_timeout_ms: number;
     };
     lines: {
       listen: ListenAddress[];
@@ -126,6 +134,8 @@ export interface Config {
       max_line_bytes: number;
       /** What happens to a line longer than max_line_bytes. */
       long_lines: 'split' | 'truncate';
+      /** A connection silent, or holding one partial line, for this long is closed. */
+      idle_timeout_ms: number;
     };
   };
   rings: {
@@ -211,6 +221,10 @@ const MiB = 1024 * 1024;
 export { LINES_RECORD_SLACK_BYTES };
 /** Where a Kubernetes manifest puts `resources.limits.memory` (downward API, divisor 1): it wins over detection. */
 export const MEMORY_LIMIT_ENV = 'GOPHERSHIP_MEMORY_LIMIT';
+/** Descriptors an ingest worker needs besides its connections: listeners, rings, bells, IPC, logs. */
+const INGEST_RESERVED_FDS = 64;
+/** What a connection may hold in memory besides a partial line: one 64 KiB socket read. */
+const CONNECTION_READ_BYTES = 64 * 1024;
 
 type Raw = Record<string, unknown>;
 
@@ -245,11 +259,13 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
   const logLevel = oneOf(root, 'log_level', '', ['debug', 'info', 'warn', 'error'] as const, 'info');
   const logFormat = oneOf(root, 'log_format', '', ['auto', 'json', 'text'] as const, 'auto');
 
-  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'otlp_grpc', 'otlp_http', 'lines']);
-  const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'tls', 'insecure']);
+  const ingestRaw = section(root.ingest, 'ingest', ['workers', 'max_message_bytes', 'max_inflight_bytes', 'max_heap_mib', 'max_connections', 'otlp_grpc', 'otlp_http', 'lines']);
+  const grpcRaw = section(ingestRaw.otlp_grpc, 'ingest.otlp_grpc', ['listen', 'max_concurrent_streams', 'window_bytes', 'stream_idle_timeout_ms', 'tls', 'insecure']);
   const grpcListener = listenerSection(grpcRaw, 'ingest.otlp_grpc', ['127.0.0.1:4317', `unix:${dataDir}/otlp-grpc.sock`]);
-  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'tls', 'insecure']);
-  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'tls', 'insecure']);
+  const httpRaw = section(ingestRaw.otlp_http, 'ingest.otlp_http', ['listen', 'max_body_bytes', 'idle_timeout_ms', 'request_timeout_ms', 'tls', 'insecure']);
+  const httpListener = listenerSection(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']);
+  const linesRaw = section(ingestRaw.lines, 'ingest.lines', ['listen', 'max_line_bytes', 'long_lines', 'idle_timeout_ms', 'tls', 'insecure']);
+  const linesListener = listenerSection(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]);
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes', 'replay_bytes']);
   const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib', 'write_buffer_bytes']);
@@ -293,6 +309,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
   const maxLine = size('ingest.lines.max_line_bytes');
   const largestRecord = Math.max(maxMessage, maxBody, maxLine + LINES_RECORD_SLACK_BYTES);
   for (const key of ['green_bytes', 'red_bytes'] as const) checkRingFits(key, size(`rings.${key}`), largestRecord);
+  const maxConnections = int(ingestRaw, 'max_connections', 'ingest', defaultMaxConnections(grpcListener.listen.length + httpListener.listen.length, linesListener.listen.length, size('ingest.max_heap_mib'), maxLine), 1, 1_000_000);
 
   const zones = parseZones(section(root.zones, 'zones', ['force', 'yellow', 'red', 'recover', 'ring_yellow', 'ring_red', 'ring_recover', 'psi_red', 'psi_trigger', 'sample_interval_ms', 'ewma_alpha', 'min_dwell_ms']));
 
@@ -310,19 +327,30 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
       max_message_bytes: maxMessage,
       max_inflight_bytes: maxInflight,
       max_heap_mib: size('ingest.max_heap_mib'),
+      max_connections: maxConnections,
       otlp_grpc: {
         ...grpcListener,
         max_concurrent_streams: int(grpcRaw, 'max_concurrent_streams', 'ingest.otlp_grpc', 100, 1, 10000),
         window_bytes: int(grpcRaw, 'window_bytes', 'ingest.otlp_grpc', 4 * MiB, 65535, 256 * MiB),
+        // A healthy client sends a DATA frame (16 KiB at most) far more often; 10 s is also
+        // the OpenTelemetry SDKs' default export timeout, past which the client gave up anyway.
+        stream_idle_timeout_ms: int(grpcRaw, 'stream_idle_timeout_ms', 'ingest.otlp_grpc', 10_000, 100, 3_600_000),
       },
       otlp_http: {
-        ...listenerSection(httpRaw, 'ingest.otlp_http', ['127.0.0.1:4318']),
+        ...httpListener,
         max_body_bytes: maxBody,
+        // The same reasoning as the gRPC stream's; a whole request gets a minute, enough for
+        // the largest body on a slow link, and no more for one trickled a byte at a time.
+        idle_timeout_ms: int(httpRaw, 'idle_timeout_ms', 'ingest.otlp_http', 10_000, 100, 3_600_000),
+        request_timeout_ms: int(httpRaw, 'request_timeout_ms', 'ingest.otlp_http', 60_000, 100, 3_600_000),
       },
       lines: {
-        ...listenerSection(linesRaw, 'ingest.lines', ['127.0.0.1:5170', `unix:${dataDir}/lines.sock`]),
+        ...linesListener,
         max_line_bytes: maxLine,
         long_lines: oneOf(linesRaw, 'long_lines', 'ingest.lines', ['split', 'truncate'] as const, 'split'),
+        // Lines clients (shippers, syslog) keep a connection across quiet spells and write
+        // a line at once; two minutes of silence or of one unfinished line is neither.
+        idle_timeout_ms: int(linesRaw, 'idle_timeout_ms', 'ingest.lines', 120_000, 100, 86_400_000),
       },
     },
     rings: {
@@ -360,6 +388,30 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
     },
     control: parseControl(root.control, dataDir),
   };
+}
+
+/**
+ * One listener's connection cap, the smaller of two shares. Descriptors: each worker is a
+ * process of its own with the open-file limit (node raises the soft limit to the hard one),
+ * shared by its listeners after a reserve. Memory: a lines connection may hold a partial line
+ * and a socket read, and those of all lines listeners together stay within half the heap (the
+ * OTLP listeners' requests are bounded by ingest.max_inflight_bytes instead).
+ */
+function defaultMaxConnections(otlpListeners: number, linesListeners: number, maxHeapMib: number, maxLineBytes: number): number {
+  const byFds = Math.floor((openFileLimit() - INGEST_RESERVED_FDS) / Math.max(1, otlpListeners + linesListeners));
+  const byMemory = Math.floor((maxHeapMib * MiB) / 2 / Math.max(1, linesListeners) / (maxLineBytes + CONNECTION_READ_BYTES));
+  return Math.max(1, Math.min(byFds, byMemory));
+}
+
+/** This process's soft RLIMIT_NOFILE (children inherit it); 1024, the usual default, where /proc is not there. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m !== null) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // Not Linux: fall through.
+  }
+  return 1024;
 }
 
 function parseZones(raw: Raw): Config['zones'] {

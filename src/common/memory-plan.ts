@@ -152,7 +152,9 @@ function derive(input: PlanInput, ringUnit: number): PlannedSizes {
   const maxBodyBytes = input.maxBodyBytes ?? Math.max(KiB, Math.min(20 * MiB, ringRoom));
   const maxLineBytes = input.maxLineBytes ?? Math.max(16, Math.min(64 * KiB, ringRoom - LINES_RECORD_SLACK_BYTES));
   const largestRequest = Math.max(maxMessageBytes, maxBodyBytes);
-  const maxInflightBytes = input.maxInflightBytes ?? Math.max(largestRequest, clampPow2(L / 20, MiB, 64 * MiB));
+  // Twice the largest request at least: one connection may hold half the budget
+  // (src/ingest/inflight-budget.ts), and a second must still get a largest request in.
+  const maxInflightBytes = input.maxInflightBytes ?? Math.max(2 * largestRequest, clampPow2(L / 20, MiB, 64 * MiB));
   const vaultWriteBytes = input.vaultWriteBytes ?? clampPow2(L / 64, MIN_VAULT_WRITE_BYTES, 8 * MiB);
   return {
     workers,

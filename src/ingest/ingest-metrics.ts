@@ -8,7 +8,9 @@ import type { RecordKind } from '../common/record-kind';
 import { RingWriter, type Ring } from '../common/ring';
 import type { RingColor } from '../common/ring-layout';
 import type { LinesCounters } from './lines-server';
-import { CAPACITY_MESSAGES, type CapacityRefusal, type ProtocolCounters } from './receiver';
+import type { ConnectionCounters } from './connection-cap';
+import type { InflightBudget } from './inflight-budget';
+import { CAPACITY_MESSAGES, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 
 
 
@@ -37,9 +39,10 @@ export class CountingRingWriter extends RingWriter {
 }
 
 export class IngestMetrics {
-  private readonly servers: Array<{ protocol: string; counters: ProtocolCounters }> = [];
+  private readonly servers: Array<{ protocol: string; counters: ProtocolCounters; connections: ConnectionCounters }> = [];
   private readonly linesServers: LinesCounters[] = [];
   private readonly writers = new Map<RingColor, CountingRingWriter>();
+  private inflight: InflightBudget | undefined;
   private capacityRefusals = 0;
   private lastRefusalMs = -Infinity;
   private readonly timer: NodeJS.Timeout;
@@ -73,6 +76,16 @@ export class IngestMetrics {
       read: (report) => this.eachProtocol((protocol, c) => report({ protocol }, c.cancelled)),
     });
     mirroredCounter({
+      name: 'gophership_ingest_refused_connections_total',
+      help: 'Connections closed on accept because their listener held ingest.max_connections, by protocol.',
+      labelNames: ['protocol'],
+      read: (report) => {
+        const sums = new Map<string, number>();
+        for (const { protocol, connections } of this.servers) sums.set(protocol, (sums.get(protocol) ?? 0) + connections.refused);
+        sums.forEach((n, protocol) => report({ protocol }, n));
+      },
+    });
+    mirroredCounter({
       name: 'gophership_ingest_routed_requests_total',
       help: 'Requests written to a ring, by ring color: green to the exporters, red to the vault.',
       labelNames: ['ring'],
@@ -83,6 +96,13 @@ export class IngestMetrics {
       help: 'Request bytes written to a ring, by ring color.',
       labelNames: ['ring'],
       read: (report) => this.writers.forEach((w, ring) => report({ ring }, w.bytes)),
+    });
+    mirroredGauge({
+      name: 'gophership_ingest_inflight_bytes',
+      help: 'Request bytes received but not yet in a ring (requests still arriving), summed over workers; each worker holds at most ingest.max_inflight_bytes.',
+      read: (report) => {
+        if (this.inflight !== undefined) report({}, this.inflight.inUse);
+      },
     });
     mirroredGauge({
       name: 'gophership_ingest_refusing',
@@ -101,19 +121,26 @@ export class IngestMetrics {
     linesCounter('gophership_ingest_lines_connections_total', 'Connections the lines receiver accepted (TCP after the TLS handshake, and Unix).', (c) => c.connections);
     linesCounter('gophership_ingest_lines_long_lines_total', 'Lines longer than ingest.lines.max_line_bytes, split or truncated by ingest.lines.long_lines.', (c) => c.longLines);
     linesCounter('gophership_ingest_lines_paused_total', 'Times a lines connection stopped reading because both rings were full (TCP backpressure).', (c) => c.paused);
+    linesCounter('gophership_ingest_lines_idle_closed_total', 'Lines connections closed for ingest.lines.idle_timeout_ms: silent, or holding one partial line, too long.', (c) => c.idleClosed);
     linesCounter('gophership_ingest_lines_lost_bytes_total', 'Line bytes read but not stored: held at shutdown while both rings stayed full past the grace.', (c) => c.lostAtShutdown);
     this.timer = setInterval(() => this.checkRefusals(), REFUSING_CHECK_MS).unref();
   }
 
-  addServer(protocol: string, counters: ProtocolCounters): void {
-    this.servers.push({ protocol, counters });
+  /** The worker's in-flight budget, shared by its OTLP receivers. */
+  setInflight(budget: InflightBudget): void {
+    this.inflight = budget;
+  }
+
+  addServer(protocol: string, server: Receiver<ProtocolCounters>): void {
+    this.servers.push({ protocol, counters: server.counters, connections: server.connections });
   }
 
   /** A lines listener: its records count as accepted requests of protocol `lines`, plus series of its own. */
-  addLinesServer(counters: LinesCounters): void {
+  addLinesServer({ counters, connections }: Receiver<LinesCounters>): void {
     this.linesServers.push(counters);
     this.servers.push({
       protocol: 'lines',
+      connections,
       counters: {
         get acceptedRequests() {
           return counters.records;

@@ -1,11 +1,15 @@
 /**
- * Cuts one connection's byte stream into records that end at line boundaries, without
- * copying: a record is a list of views into the socket's read buffers (plus the record
- * header and, where a long line is cut, a newline), which the ring copies in one step.
+ * Cuts one connection's byte stream into records that end at line boundaries, copying only
+ * the partial line between reads: a record is a list of views into the socket's read buffers
+ * (plus the record header, the partial line and, where a long line is cut, a newline), which
+ * the ring copies in one step.
  *
  * What it holds between reads is only the current partial line, never more than
- * max_line_bytes. A longer line is cut there: `split` emits every max_line_bytes as a line of
- * its own, `truncate` emits the first max_line_bytes and drops the rest up to the newline.
+ * max_line_bytes, in one buffer of its own that grows by doubling: a client that sends a line
+ * a byte per segment costs the line's bytes (at most twice, with the doubling), not an object
+ * per segment, and a read buffer is not kept alive by the few bytes at its end. A longer line
+ * is cut at max_line_bytes: `split` emits every max_line_bytes as a line of its own,
+ * `truncate` emits the first max_line_bytes and drops the rest up to the newline.
  *
  * Most reads take the fast path: a read no longer than max_line_bytes holds only lines no
  * longer than it, except perhaps the first (which continues the partial line), so two
@@ -15,6 +19,11 @@
 
 const NEWLINE = 0x0a;
 const NEWLINE_BYTES = Buffer.from('\n');
+/**
+ * The first buffer of a partial line: a typical log line fits, and node serves sizes up to
+ * 4 KiB from its shared pool, so starting one costs no allocation of its own.
+ */
+const MIN_PENDING_BYTES = 256;
 
 export type LongLinePolicy = 'split' | 'truncate';
 
@@ -24,8 +33,9 @@ export class LineFramer {
   /** The record being built: header first; valid until the next call. */
   private readonly out: Buffer[] = [];
   private outBytes = 0;
-  private readonly pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The partial line: its bytes are pending[0, pendingLength). Handed to the record when the line ends. */
+  private pending: Buffer | undefined;
+  private pendingLength = 0;
   /** truncate: the rest of an overlong line is being dropped up to its newline. */
   private dropping = false;
   /** The current line was already counted as long. */
@@ -36,6 +46,11 @@ export class LineFramer {
     private readonly maxLineBytes: number,
     private readonly policy: LongLinePolicy,
   ) {}
+
+  /** Bytes of the partial line held between reads. */
+  get pendingBytes(): number {
+    return this.pendingLength;
+  }
 
   /** The complete lines that `chunk` ends, as a record; empty when it ends none. */
   push(chunk: Buffer): { segments: readonly Buffer[]; bytes: number } {
@@ -48,7 +63,7 @@ export class LineFramer {
   /** The connection ended: its last partial line, if any, as a line of its own. */
   finish(): { segments: readonly Buffer[]; bytes: number } {
     this.start();
-    if (this.pendingBytes > 0) {
+    if (this.pendingLength > 0) {
       this.emitPending();
       this.emit(NEWLINE_BYTES);
     }
@@ -60,11 +75,11 @@ export class LineFramer {
   private fastPath(chunk: Buffer): boolean {
     const first = chunk.indexOf(NEWLINE);
     if (first === -1) {
-      if (this.pendingBytes + chunk.length > this.maxLineBytes) return false;
+      if (this.pendingLength + chunk.length > this.maxLineBytes) return false;
       this.keep(chunk);
       return true;
     }
-    if (this.pendingBytes + first > this.maxLineBytes) return false;
+    if (this.pendingLength + first > this.maxLineBytes) return false;
     const last = chunk.lastIndexOf(NEWLINE);
     this.emitPending();
     this.emit(chunk.subarray(0, last + 1));
@@ -81,7 +96,7 @@ export class LineFramer {
       const newline = chunk.indexOf(NEWLINE, pos);
       const complete = newline !== -1;
       const end = complete ? newline : chunk.length;
-      if (complete && !this.dropping && this.pendingBytes === 0 && end - pos <= this.maxLineBytes) {
+      if (complete && !this.dropping && this.pendingLength === 0 && end - pos <= this.maxLineBytes) {
         if (runStart === -1) runStart = pos;
         pos = end + 1;
         continue;
@@ -101,7 +116,7 @@ export class LineFramer {
       return;
     }
     let piece = bytes;
-    let room = this.maxLineBytes - this.pendingBytes;
+    let room = this.maxLineBytes - this.pendingLength;
     while (piece.length > room) {
       if (!this.counted) this.longLines++;
       this.counted = true;
@@ -148,13 +163,23 @@ export class LineFramer {
   }
 
   private keep(bytes: Buffer): void {
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
+    const needed = this.pendingLength + bytes.length;
+    if (this.pending === undefined || needed > this.pending.length) {
+      // Callers keep the line within max_line_bytes, so neither can the buffer grow past it.
+      const grown = Buffer.allocUnsafe(Math.min(this.maxLineBytes, Math.max(needed, MIN_PENDING_BYTES, 2 * (this.pending?.length ?? 0))));
+      this.pending?.copy(grown, 0, 0, this.pendingLength);
+      this.pending = grown;
+    }
+    bytes.copy(this.pending, this.pendingLength);
+    this.pendingLength = needed;
   }
 
   private emitPending(): void {
-    for (const bytes of this.pending) this.emit(bytes);
-    this.pending.length = 0;
-    this.pendingBytes = 0;
+    if (this.pendingLength === 0) return;
+    // The record now owns these bytes (it may be held while the rings are full); the next
+    // partial line starts a buffer of its own.
+    this.emit(this.pending!.subarray(0, this.pendingLength));
+    this.pending = undefined;
+    this.pendingLength = 0;
   }
 }

@@ -13,6 +13,7 @@ import { encodeLinesHeader, LinesTransport } from '../common/lines-record';
 import { createLogger, type Logger } from '../common/log';
 import { RecordKind, type RecordSink } from '../common/record-kind';
 import { guardTlsServer } from '../common/tls-context';
+import { capConnections } from './connection-cap';
 import { LineFramer, type LongLinePolicy } from './lines-framer';
 import { listenOn } from '../common/listen-on';
 import type { Receiver } from './receiver';
@@ -27,6 +28,13 @@ export interface LinesServerOptions {
   retryMs?: number;
   /** TLS (tls-context.ts tlsServerOptions, no ALPN); absent: plaintext. */
   tls?: TlsOptions;
+  /**
+   * A connection that sends nothing for this long, or holds one partial line for this long,
+   * is closed (its partial line stored as a line, as when a client closes). Absent: never.
+   */
+  idleTimeoutMs?: number;
+  /** Connections this listener holds at once (connection-cap.ts); absent: no cap. */
+  maxConnections?: number;
   log?: Logger;
 }
 
@@ -42,6 +50,8 @@ export interface LinesCounters {
   paused: number;
   /** Bytes read but never stored: held at shutdown while both rings stayed full. */
   lostAtShutdown: number;
+  /** Connections closed by idle_timeout_ms: silent, or holding a partial line, too long. */
+  idleClosed: number;
 }
 
 export type LinesServer = Receiver<LinesCounters>;
@@ -53,7 +63,8 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
   const { sink, maxLineBytes, longLines } = options;
   const log = options.log ?? createLogger('lines');
   const retryMs = options.retryMs ?? 5;
-  const counters: LinesCounters = { connections: 0, records: 0, bytes: 0, longLines: 0, paused: 0, lostAtShutdown: 0 };
+  const { idleTimeoutMs } = options;
+  const counters: LinesCounters = { connections: 0, records: 0, bytes: 0, longLines: 0, paused: 0, lostAtShutdown: 0, idleClosed: 0 };
   const connections = new Set<Connection>();
   const waiting = new Set<Connection>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -74,6 +85,8 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
     private readonly headerBytes: number;
     private ended = false;
     private finished = false;
+    /** When the partial line the framer holds began; NaN while it holds none. */
+    private partialSinceMs = NaN;
 
     constructor(private readonly socket: Socket) {
       const source = options.unixPath !== undefined ? options.unixPath : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -83,7 +96,14 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
       socket.on('data', (chunk: Buffer) => {
         this.backlog.push(chunk);
         this.pump();
+        this.checkPartialLine();
       });
+      // Silence: no byte at all for idle_timeout_ms (a paused connection is not silent, it
+      // is waiting for us: its timer is stopped while the socket is paused).
+      if (idleTimeoutMs !== undefined) {
+        socket.on('timeout', () => this.closeIdle('silent'));
+        socket.setTimeout(idleTimeoutMs);
+      }
       socket.once('end', () => {
         this.ended = true;
         this.pump();
@@ -117,8 +137,36 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
         const record = this.framer.finish();
         if (record.bytes > 0 && !this.store(record)) return this.hold(record);
       }
-      if (waiting.delete(this) && !this.ended) this.socket.resume();
+      if (waiting.delete(this) && !this.ended) {
+        this.socket.resume();
+        // The time it spent paused was ours, not the client's.
+        this.partialSinceMs = NaN;
+        if (idleTimeoutMs !== undefined) this.socket.setTimeout(idleTimeoutMs);
+      }
       if (this.finished) onSettled?.();
+    }
+
+    /**
+     * A client that trickles a line a byte at a time is never silent; the age of its partial
+     * line bounds how long it may keep one (and the memory in it) open. Checked per read,
+     * which is when the line can grow.
+     */
+    private checkPartialLine(): void {
+      if (idleTimeoutMs === undefined || this.ended) return;
+      if (this.framer.pendingBytes === 0) {
+        this.partialSinceMs = NaN;
+        return;
+      }
+      const now = performance.now();
+      if (Number.isNaN(this.partialSinceMs)) this.partialSinceMs = now;
+      else if (now - this.partialSinceMs > idleTimeoutMs) this.closeIdle('partial line');
+    }
+
+    private closeIdle(why: string): void {
+      counters.idleClosed++;
+      log.debug('lines connection closed: idle too long (ingest.lines.idle_timeout_ms)', { why, idleTimeoutMs });
+      // 'close' follows, which stores the partial line as a client's own close would.
+      this.socket.destroy();
     }
 
     /** Shutdown: the rest of the stream is not coming; store the partial line and go. */
@@ -152,6 +200,7 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
       counters.paused++;
       waiting.add(this);
       this.socket.pause();
+      this.socket.setTimeout(0);
       retryTimer ??= setTimeout(retryWaiting, retryMs);
     }
   }
@@ -163,9 +212,11 @@ export function createLinesServer(options: LinesServerOptions): LinesServer {
   // A TLS connection is counted and read once its handshake is done ('secureConnection').
   const server: Server = options.tls === undefined ? createServer(accept) : createTlsServer(options.tls, accept);
   if (options.tls !== undefined) guardTlsServer(server as TlsServer, options.tls, log, 'lines');
+  const connectionCounters = capConnections(server, options.maxConnections, log, 'lines');
 
   return {
     counters,
+    connections: connectionCounters,
 
     listen: (target) => listenOn(server, target, log, 'lines'),
 

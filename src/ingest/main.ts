@@ -46,9 +46,12 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const sink = new ZoneRouter(greenWriter, redWriter, zone, onPivot, redCommits);
   const stopReleasing = releaseIdleRings(new Map([[greenPath, greenWriter], [redPath, redWriter]]), log);
   const grpc = config.ingest.otlp_grpc;
-  const inflight = new InflightBudget(config.ingest.max_inflight_bytes);
+  const { max_connections: maxConnections } = config.ingest;
+  // Every connection may hold the largest request, whichever receiver it came to.
+  const inflight = new InflightBudget(config.ingest.max_inflight_bytes, Math.max(config.ingest.max_message_bytes, config.ingest.otlp_http.max_body_bytes));
   // TLS on the TCP listeners; a Unix socket is local, guarded by its file mode.
   const tls = grpc.tls === null ? undefined : tlsServerOptions(grpc.tls);
+  metrics.setInflight(inflight);
   const servers = await Promise.all(
     grpc.listen.map(async (addr) => {
       const server = createOtlpGrpcServer({
@@ -56,12 +59,14 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         maxMessageBytes: config.ingest.max_message_bytes,
         maxConcurrentStreams: grpc.max_concurrent_streams,
         windowBytes: grpc.window_bytes,
+        streamIdleTimeoutMs: grpc.stream_idle_timeout_ms,
+        maxConnections,
         inflight,
         log,
         tls: addr.kind === 'tcp' ? tls : undefined,
       });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
-      metrics.addServer('otlp_grpc', server.counters);
+      metrics.addServer('otlp_grpc', server);
       return server;
     }),
   );
@@ -69,9 +74,19 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const httpTls = http.tls === null ? undefined : tlsServerOptions(http.tls, ['http/1.1']);
   const httpServers = await Promise.all(
     http.listen.map(async (addr) => {
-      const server = createOtlpHttpServer({ sink, maxBodyBytes: http.max_body_bytes, maxJsonUnits: jsonUnitBudget(config.export.max_heap_mib), inflight, log, tls: addr.kind === 'tcp' ? httpTls : undefined });
+      const server = createOtlpHttpServer({
+        sink,
+        maxBodyBytes: http.max_body_bytes,
+        maxJsonUnits: jsonUnitBudget(config.export.max_heap_mib),
+        inflight,
+        idleTimeoutMs: http.idle_timeout_ms,
+        requestTimeoutMs: http.request_timeout_ms,
+        maxConnections,
+        log,
+        tls: addr.kind === 'tcp' ? httpTls : undefined,
+      });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
-      metrics.addServer('otlp_http', server.counters);
+      metrics.addServer('otlp_http', server);
       return server;
     }),
   );
@@ -79,9 +94,18 @@ runChild(async ({ index, config, inheritedFds }, log) => {
   const linesServers = await Promise.all(
     lines.listen.map(async (addr) => {
       const unixPath = addr.kind === 'unix' ? addr.path : undefined;
-      const server = createLinesServer({ sink, maxLineBytes: lines.max_line_bytes, longLines: lines.long_lines, unixPath, log, tls: addr.kind === 'tcp' ? linesTls : undefined });
+      const server = createLinesServer({
+        sink,
+        maxLineBytes: lines.max_line_bytes,
+        longLines: lines.long_lines,
+        idleTimeoutMs: lines.idle_timeout_ms,
+        maxConnections,
+        unixPath,
+        log,
+        tls: addr.kind === 'tcp' ? linesTls : undefined,
+      });
       await server.listen({ fd: await listeningFd(addr, inheritedFds) });
-      metrics.addLinesServer(server.counters);
+      metrics.addLinesServer(server);
       return server;
     }),
   );
@@ -90,6 +114,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
     otlp_http: http.listen.map(formatListen),
     lines: lines.listen.map(formatListen),
     tls: { otlp_grpc: grpc.tls !== null, otlp_http: http.tls !== null, lines: lines.tls !== null },
+    maxConnections,
     zone: zone.zone(),
   });
   const reloaders = [

@@ -26,7 +26,8 @@ import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { guardTlsServer } from '../common/tls-context';
 import { GrpcUnaryFrameDecoder, type FrameProblem } from './grpc-frame-decoder';
 import { ACCEPT_ENCODING, GrpcStatus, respondTrailersOnly } from './grpc-status';
-import { InflightBudget } from './inflight-budget';
+import { capConnections } from './connection-cap';
+import { InflightBudget, type InflightShare } from './inflight-budget';
 import { listenOn } from '../common/listen-on';
 import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 
@@ -47,20 +48,29 @@ export interface OtlpGrpcServerOptions {
   tls?: TlsOptions;
   /** Told to clients refused because the ring is full; default 1000. */
   retryDelayMs?: number;
+  /** A request with no DATA frame for this long is reset and its bytes given back; absent: never. */
+  streamIdleTimeoutMs?: number;
+  /** Connections this listener holds at once (connection-cap.ts); absent: no cap. */
+  maxConnections?: number;
   log?: Logger;
 }
 
 /**
  * Besides the capacity refusals: `unimplemented`, a wrong path or an unsupported
- * grpc-encoding; `notGrpc`, not a gRPC request at all (wrong method or content-type).
+ * grpc-encoding; `notGrpc`, not a gRPC request at all (wrong method or content-type);
+ * `streamIdle`, no DATA frame within stream_idle_timeout_ms before the message was complete.
  */
-export type OtlpGrpcCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'unimplemented' | 'notGrpc' | 'deadlineExceeded'>;
+export type OtlpGrpcCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'unimplemented' | 'notGrpc' | 'deadlineExceeded' | 'streamIdle'>;
 
 export type OtlpGrpcServer = Receiver<OtlpGrpcCounters>;
 
 // One window per concurrent stream, but no more than this unless a single stream needs it:
 // past it one connection only gets to hog memory, not throughput.
 const MAX_CONNECTION_WINDOW = 64 * 1024 * 1024;
+// A connection with no frame at all for this long gets a GOAWAY, so that idle clients do not
+// keep ingest.max_connections full. Long enough that an SDK exporting every few seconds keeps
+// its connection; one that reconnects after it loses nothing (GOAWAY is graceful).
+const SESSION_IDLE_MS = 120_000;
 // setTimeout fires at once for delays past 2^31-1 ms; a deadline that far away is none.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
@@ -74,8 +84,8 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
 const EMPTY_RESPONSE_MESSAGE = Buffer.alloc(5);
 
 export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcServer {
-  const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes } = options;
-  const inflight = options.inflight ?? new InflightBudget(4 * maxMessageBytes);
+  const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes, streamIdleTimeoutMs } = options;
+  const inflight = options.inflight ?? new InflightBudget(4 * maxMessageBytes, maxMessageBytes);
   const log = options.log ?? createLogger('otlp-grpc');
   const connectionWindow = Math.max(windowBytes, Math.min(windowBytes * maxConcurrentStreams, MAX_CONNECTION_WINDOW));
   // Refusals come in storms while the ring is full: encode the status details once.
@@ -86,17 +96,19 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
   const counters: OtlpGrpcCounters = {
     acceptedRequests: 0,
     acceptedBytes: 0,
-    refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, unimplemented: 0, notGrpc: 0, deadlineExceeded: 0 },
+    refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, unimplemented: 0, notGrpc: 0, deadlineExceeded: 0, streamIdle: 0 },
     cancelled: 0,
   };
-  const sessions = new Set<ServerHttp2Session>();
+  const sessions = new Map<ServerHttp2Session, InflightShare>();
   let closed: Promise<void> | undefined;
 
   const settings = { initialWindowSize: windowBytes, maxConcurrentStreams };
   const server: Http2Server | Http2SecureServer = options.tls === undefined ? createServer({ settings }) : createSecureServer({ ...options.tls, settings });
   if (options.tls !== undefined) guardTlsServer(server as Http2SecureServer, options.tls, log, 'otlp grpc');
+  const connections = capConnections(server, options.maxConnections, log, 'otlp grpc');
   server.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
+    sessions.set(session, inflight.connection());
+    session.setTimeout(SESSION_IDLE_MS, () => session.close());
     session.once('close', () => sessions.delete(session));
     session.on('error', (err) => log.debug('otlp grpc session error', { err }));
     session.setLocalWindowSize(connectionWindow);
@@ -121,7 +133,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     const timeout = headers['grpc-timeout'];
     const timeoutMs = timeout === undefined ? undefined : parseGrpcTimeout(timeout);
     if (Number.isNaN(timeoutMs)) return refuse(stream, 'malformed', GrpcStatus.INTERNAL, `invalid grpc-timeout ${describe(timeout)}`);
-    handleExport(stream, encoding === 'gzip', timeoutMs);
+    handleExport(stream, sessions.get(stream.session as ServerHttp2Session)!, encoding === 'gzip', timeoutMs);
   });
 
   function refuseNotGrpc(stream: ServerHttp2Stream, status: number): void {
@@ -137,7 +149,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     respondTrailersOnly(stream, code, message, extra, resetCode);
   }
 
-  function handleExport(stream: ServerHttp2Stream, gzip: boolean, timeoutMs: number | undefined): void {
+  function handleExport(stream: ServerHttp2Stream, share: InflightShare, gzip: boolean, timeoutMs: number | undefined): void {
     const decoder = new GrpcUnaryFrameDecoder(maxMessageBytes, gzip);
     const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     let answered = false;
@@ -157,16 +169,24 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
       if (!answered) answer('deadlineExceeded', GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the request was complete', constants.NGHTTP2_CANCEL);
     }, timeoutMs);
+    // A stalled upload would keep its bytes in the shared budget for as long as the client
+    // likes; refreshed (not re-created) on every DATA frame, it costs the fast path little.
+    // UNAVAILABLE: a client that was only slow may retry, as for any transient failure.
+    const idle = streamIdleTimeoutMs === undefined ? undefined : setTimeout(() => {
+      if (!answered) answer('streamIdle', GrpcStatus.UNAVAILABLE, `no DATA frame for ${streamIdleTimeoutMs} ms before the message was complete (ingest.otlp_grpc.stream_idle_timeout_ms)`);
+    }, streamIdleTimeoutMs);
 
     stream.on('data', (chunk: Buffer) => {
       if (answered) return;
+      idle?.refresh();
       // The frame header is judged first: a message over the limit is never retryable.
       const problem = decoder.push(chunk);
       if (problem !== undefined) return answerFrameProblem(problem);
-      if (!inflight.take(chunk.length)) return answer('overloaded', GrpcStatus.UNAVAILABLE, CAPACITY_MESSAGES.overloaded);
+      if (!share.take(chunk.length)) return answer('overloaded', GrpcStatus.UNAVAILABLE, CAPACITY_MESSAGES.overloaded);
       held += chunk.length;
     });
     stream.once('end', () => {
+      clearTimeout(idle);
       // node:http2 also ends the readable side when the client resets the stream (CANCEL or
       // NO_ERROR); only a real END_STREAM on a stream we can still answer completes a request.
       if (answered || stream.closed || stream.destroyed) return;
@@ -186,7 +206,8 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     });
     stream.once('close', () => {
       clearTimeout(timer);
-      inflight.give(held);
+      clearTimeout(idle);
+      share.give(held);
       if (!answered) counters.cancelled++;
     });
   }
@@ -202,6 +223,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
 
   return {
     counters,
+    connections,
 
     listen: (target) => listenOn(server, target, log, 'otlp grpc'),
 
@@ -214,14 +236,14 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     close(graceMs) {
       closed ??= new Promise<void>((resolve) => {
         const cutoff = setTimeout(() => {
-          for (const session of sessions) session.destroy();
+          for (const session of sessions.keys()) session.destroy();
         }, graceMs).unref();
         server.close(() => {
           clearTimeout(cutoff);
           resolve();
         });
         // GOAWAY: no new streams; the session closes itself once its streams are done.
-        for (const session of sessions) session.close();
+        for (const session of sessions.keys()) session.close();
       });
       return closed;
     },

@@ -17,7 +17,9 @@ import { describe } from '../common/errors';
 import { createLogger, type Logger } from '../common/log';
 import { RecordFlag, RecordKind, type RecordSink } from '../common/record-kind';
 import { guardTlsServer } from '../common/tls-context';
-import { InflightBudget } from './inflight-budget';
+import type { Socket } from 'node:net';
+import { capConnections } from './connection-cap';
+import { InflightBudget, type InflightShare } from './inflight-budget';
 import { listenOn } from '../common/listen-on';
 import { CAPACITY_MESSAGES, isCapacityRefusal, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
 import { jsonRequestCheck, ProtoTopLevelCheck, type BodyCheck } from './otlp-http-body-check';
@@ -37,10 +39,20 @@ export interface OtlpHttpServerOptions {
   retryDelayMs?: number;
   /** TLS (tls-context.ts tlsServerOptions, ALPN http/1.1); absent: plaintext. */
   tls?: TlsOptions;
+  /**
+   * Longest silence on a connection: mid-body (the request is answered 408 and its bytes
+   * given back), while headers arrive, and between kept-alive requests. Absent: node's defaults.
+   */
+  idleTimeoutMs?: number;
+  /** Longest time from a request's first byte to its last, however steadily it trickles. */
+  requestTimeoutMs?: number;
+  /** Connections this listener holds at once (connection-cap.ts); absent: no cap. */
+  maxConnections?: number;
   log?: Logger;
 }
 
-export type OtlpHttpCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'notFound' | 'methodNotAllowed' | 'unsupportedMediaType'>;
+/** `bodyIdle`: the body stopped arriving for idle_timeout_ms before it was complete. */
+export type OtlpHttpCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'notFound' | 'methodNotAllowed' | 'unsupportedMediaType' | 'bodyIdle'>;
 
 export type OtlpHttpServer = Receiver<OtlpHttpCounters>;
 
@@ -49,6 +61,11 @@ const MEDIA_TYPES: Readonly<Record<string, BodyEncoding>> = { 'application/x-pro
 /** Inflated bytes are only counted and checked, never kept: one window serves a whole body. */
 const INFLATE_CHUNK_BYTES = 64 * 1024;
 const CAPACITY_STATUS: Record<CapacityRefusal, number> = { ringFull: 503, overloaded: 429 };
+/**
+ * node checks headersTimeout and requestTimeout on an interval (30 s by default), so a limit
+ * is kept to within a tenth of itself, but no more often than this.
+ */
+const MIN_TIMEOUT_CHECK_MS = 100;
 
 type Refusal = keyof OtlpHttpCounters['refused'];
 
@@ -65,9 +82,11 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
   const counters: OtlpHttpCounters = {
     acceptedRequests: 0,
     acceptedBytes: 0,
-    refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, notFound: 0, methodNotAllowed: 0, unsupportedMediaType: 0 },
+    refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, notFound: 0, methodNotAllowed: 0, unsupportedMediaType: 0, bodyIdle: 0 },
     cancelled: 0,
   };
+  // Each connection draws on the worker's budget through its own share (inflight-budget.ts).
+  const shares = new WeakMap<Socket, InflightShare>();
   let closed: Promise<void> | undefined;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -87,10 +106,15 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     }
     const declared = Number(req.headers['content-length']);
     if (declared > maxBodyBytes) return refuse(req, res, encoding, 'tooLarge', 413, tooLargeMessage());
-    receive(req, res, encoding, contentEncoding === 'gzip');
+    let share = shares.get(req.socket);
+    if (share === undefined) shares.set(req.socket, (share = inflight.connection()));
+    receive(req, res, share, encoding, contentEncoding === 'gzip');
   };
-  const server: Server | HttpsServer = options.tls === undefined ? createServer(handle) : createHttpsServer(options.tls, handle);
+  const serverOptions = timeoutOptions(options.idleTimeoutMs, options.requestTimeoutMs);
+  const server: Server | HttpsServer = options.tls === undefined ? createServer(serverOptions, handle) : createHttpsServer({ ...options.tls, ...serverOptions }, handle);
+  if (options.idleTimeoutMs !== undefined) server.setTimeout(options.idleTimeoutMs);
   if (options.tls !== undefined) guardTlsServer(server as HttpsServer, options.tls, log, 'otlp http');
+  const connections = capConnections(server, options.maxConnections, log, 'otlp http');
 
   function tooLargeMessage(): string {
     return `body exceeds the maximum of ${maxBodyBytes} bytes after decompression (ingest.otlp_http.max_body_bytes)`;
@@ -108,7 +132,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     res.end(body);
   }
 
-  function receive(req: IncomingMessage, res: ServerResponse, encoding: BodyEncoding, gzip: boolean): void {
+  function receive(req: IncomingMessage, res: ServerResponse, inflight: InflightShare, encoding: BodyEncoding, gzip: boolean): void {
     const check: BodyCheck = encoding === 'proto' ? new ProtoTopLevelCheck() : jsonRequestCheck(maxJsonUnits);
     const chunks: Buffer[] = [];
     let received = 0;
@@ -178,6 +202,11 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
       else if (gunzip !== undefined) gunzip.write(chunk);
       else checked(chunk);
     });
+    // node emits it on the request only while the body is incomplete; without a listener it
+    // would drop the connection silently, uncounted and unanswered.
+    req.once('timeout', () => {
+      if (!answered) answer('bodyIdle', 408, `no body bytes for ${options.idleTimeoutMs} ms before the body was complete (ingest.otlp_http.idle_timeout_ms)`);
+    });
     req.once('end', () => {
       requestEnded = true;
       if (gunzip === undefined || inflateEnded) complete();
@@ -204,6 +233,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
 
   return {
     counters,
+    connections,
 
     listen: (target) => listenOn(server, target, log, 'otlp http'),
 
@@ -225,6 +255,22 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
       });
       return closed;
     },
+  };
+}
+
+/**
+ * node's http server timeouts from ours: headers must come within the idle timeout (they fit
+ * in one packet), a kept-alive connection closes after it, and node may not check less
+ * often than the limits need.
+ */
+function timeoutOptions(idleTimeoutMs: number | undefined, requestTimeoutMs: number | undefined): { headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number; connectionsCheckingInterval?: number } {
+  if (idleTimeoutMs === undefined || requestTimeoutMs === undefined) return {};
+  const headersTimeout = Math.min(idleTimeoutMs, requestTimeoutMs);
+  return {
+    headersTimeout,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(MIN_TIMEOUT_CHECK_MS, Math.floor(headersTimeout / 10)),
   };
 }
 

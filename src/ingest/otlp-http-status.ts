@@ -19,6 +19,7 @@ export const RPC_CODE_OF_HTTP_STATUS: Readonly<Record<number, number>> = {
   400: 3, // INVALID_ARGUMENT
   404: GrpcStatus.UNIMPLEMENTED,
   405: GrpcStatus.UNIMPLEMENTED,
+  408: GrpcStatus.DEADLINE_EXCEEDED, // the body stopped arriving (idle_timeout_ms)
   413: GrpcStatus.RESOURCE_EXHAUSTED,
   415: GrpcStatus.UNIMPLEMENTED,
   429: GrpcStatus.UNAVAILABLE,
@@ -26,7 +27,8 @@ export const RPC_CODE_OF_HTTP_STATUS: Readonly<Record<number, number>> = {
 };
 
 export function encodeStatus(encoding: BodyEncoding, httpStatus: number, message: string, retryDelayMs?: number): Buffer {
-  const code = RPC_CODE_OF_HTTP_STATUS[httpStatus];
+  // UNKNOWN for a status missing from the table: an answer must never throw.
+  const code = RPC_CODE_OF_HTTP_STATUS[httpStatus] ?? 2;
   if (encoding === 'proto') {
     if (retryDelayMs !== undefined) return encodeRetryableStatus(code, message, retryDelayMs);
     return encodeStatusMessage(code, message);

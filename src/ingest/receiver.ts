@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { ListenTarget } from '../common/listen-on';
+import type { ConnectionCounters } from './connection-cap';
 
 /**
  * The refusals for lack of room, the only retryable ones (gRPC UNAVAILABLE with RetryInfo,
@@ -37,6 +38,8 @@ export interface ProtocolCounters<Reason extends string = string> {
 export interface Receiver<Counters> {
   /** Plain numbers, read by the metrics endpoint; they only ever grow. */
   readonly counters: Counters;
+  /** Connections refused at the listener's cap. */
+  readonly connections: ConnectionCounters;
   listen(target: ListenTarget): Promise<void>;
   /** Where it listens (the port chosen for port 0), as net.Server reports it. */
   address(): AddressInfo | string | null;
