@@ -93,14 +93,22 @@ export class ExportPipeline {
     const requests: PreparedRequest[] = [];
     this.json?.reset();
     for (const record of records) {
+      const mark = this.json?.mark();
       try {
         if (record.kind === RecordKind.Lines) this.prepareLines(record, requests);
         else this.prepareRequest(record, requests);
       } catch (err) {
-        if (!(err instanceof PoisonRecordError)) throw err;
+        // Preparing a record depends on its bytes alone, so what failed once fails every
+        // time: a record that breaks a decoder in any way (a bug of ours included) is set
+        // aside, or the batch would be retried forever and block the ring behind it. Only a
+        // failed allocation says nothing about the record.
+        if (err instanceof RangeError && /allocation failed/i.test(err.message)) throw err;
+        if (mark !== undefined) this.json!.rollback(mark);
         const source = sourceOf(record);
-        this.deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
-        this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
+        const poison = err instanceof PoisonRecordError;
+        this.deadLetter.record({ reason: poison ? 'undecodable' : 'decoder_failure', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
+        if (poison) this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
+        else this.log.error('a decoder failed on a request: moved to the dead-letter file (a bug: please report it with the entry)', { code: 'GS_EXPORT_DECODER_FAILURE', source, err, deadLettered: this.deadLetter.count });
       }
     }
     if (requests.length === 0) return;
