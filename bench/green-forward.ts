@@ -10,10 +10,14 @@
  *   grpc        grpc-js unary calls with the identity serializer to a no-op receiver
  *               process, 8 calls in flight, each of 8 merged client requests, over one
  *               connection and over two (the exporter's default `connections`)
+ *   http2       the same calls by hand over node:http2 (5-byte gRPC prefix and the message
+ *               written as they are, no copy into a fresh buffer): what a raw client would
+ *               save over grpc-js, over one and two connections
  *
  * The end-to-end figure is `BENCH_TARGETS=baseline,green,red npm run bench`.
  */
 import * as grpc from '@grpc/grpc-js';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { validateConfig } from '../src/common/config';
 import { countLogRecords } from '../src/common/otlp-wire-split';
@@ -51,11 +55,47 @@ async function timeGrpc(clients: readonly grpc.Client[], request: Buffer, calls:
   return median(trials);
 }
 
+/** One unary call by hand: the gRPC length prefix and the message written as two chunks; resolves on grpc-status 0. */
+function rawCall(session: ClientHttp2Session, prefix: Buffer, request: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('trailers', (trailers) => (trailers['grpc-status'] === '0' ? resolve() : reject(new Error(`grpc-status ${String(trailers['grpc-status'])}`))));
+    stream.on('error', reject);
+    stream.on('data', () => {});
+    stream.write(prefix);
+    stream.end(request);
+  });
+}
+
+async function timeRaw(sessions: readonly ClientHttp2Session[], request: Buffer, calls: number): Promise<number> {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(request.byteLength, 1);
+  let next = 0;
+  const trials: number[] = [];
+  for (let t = 0; t < TRIALS; t++) {
+    const start = process.hrtime.bigint();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (sent < calls) {
+          sent++;
+          await rawCall(sessions[next++ % sessions.length], prefix, request);
+        }
+      }),
+    );
+    trials.push(Number(process.hrtime.bigint() - start) / calls / 1000);
+  }
+  return median(trials);
+}
+
 async function main(): Promise<void> {
   const receiver = spawnNode(join(ROOT, 'dist/bench/noop-receiver.js'), []);
   const port = await new Promise<number>((resolve) => followLines(receiver.stdout!, (line) => resolve((JSON.parse(line) as { port: number }).port)));
   const options = { 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
   const clients = [0, 1].map(() => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options));
+  // The exporter's HTTP/2 windows would matter as much as the framing: the receiver's are the engine's defaults.
+  const sessions = [0, 1].map(() => connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 4 * 1024 * 1024 } }));
+  for (const session of sessions) session.setLocalWindowSize(16 * 1024 * 1024);
   const splicer = resourceSplicer(validateConfig({}).enrich);
   try {
     console.log('| B | stage | µs per client request | ns per log record | logs/s on one core |');
@@ -85,6 +125,8 @@ async function main(): Promise<void> {
         }) / MERGED],
         ['grpc-js send, 1 connection', (await timeGrpc(clients.slice(0, 1), Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
         ['grpc-js send, 2 connections', (await timeGrpc(clients, Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
+        ['node:http2 send, 1 connection', (await timeRaw(sessions.slice(0, 1), Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
+        ['node:http2 send, 2 connections', (await timeRaw(sessions, Buffer.concat(merged, mergedBytes), repetitions / MERGED / 4)) / MERGED],
       ];
       for (const [stage, us] of stages) {
         console.log(`| ${batch} | ${stage} | ${us.toFixed(1)} | ${((us * 1000) / batch).toFixed(1)} | ${Math.round((batch / us) * 1e6).toLocaleString('en-US')} |`);
@@ -92,6 +134,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const client of clients) client.close();
+    for (const session of sessions) session.close();
     receiver.kill('SIGTERM');
   }
 }
