@@ -44,14 +44,19 @@ function controlledDrain(t: { teardown(fn: () => void): void }, path: string, re
   return { drain, out, handed };
 }
 
+/** A ring holding records 0..n-1, and the bytes they take. */
+function filledRing(t: { teardown(fn: () => void): void }, n: number): { path: string; ring: Ring; full: number } {
+  const { path, ring } = ringWithBells(t);
+  const writer = ring.writer();
+  for (let i = 0; i < n; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
+  return { path, ring, full: ring.used() };
+}
+
 /** Lets the drain's pass (setImmediate) and the promise callbacks run. */
 const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
 test('the next batch goes out while the first is in flight; the head moves in order, only when the first is done', async (t) => {
-  const { path, ring } = ringWithBells(t);
-  const writer = ring.writer();
-  for (let i = 0; i < 7; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
-  const full = ring.used();
+  const { path, ring, full } = filledRing(t, 7);
   const { drain, out, handed } = controlledDrain(t, path, 3);
   drain.start();
 
@@ -73,10 +78,7 @@ test('the next batch goes out while the first is in flight; the head moves in or
 });
 
 test('a failed first batch with a finished second: nothing is committed, and both are offered again in order', async (t) => {
-  const { path, ring } = ringWithBells(t);
-  const writer = ring.writer();
-  for (let i = 0; i < 6; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
-  const full = ring.used();
+  const { path, ring, full } = filledRing(t, 6);
   const { drain, out, handed } = controlledDrain(t, path, 3);
   drain.start();
 
@@ -97,9 +99,7 @@ test('a failed first batch with a finished second: nothing is committed, and bot
 });
 
 test('a batch that fails while the one before it is still out waits for it: the earlier one commits, the rest is offered again', async (t) => {
-  const { path, ring } = ringWithBells(t);
-  const writer = ring.writer();
-  for (let i = 0; i < 6; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
+  const { path, ring } = filledRing(t, 6);
   const { drain, out, handed } = controlledDrain(t, path, 3);
   drain.start();
 
@@ -116,10 +116,7 @@ test('a batch that fails while the one before it is still out waits for it: the 
 });
 
 test('an abort mid-flight leaves every batch not acknowledged in the ring, and a finished one committed', async (t) => {
-  const { path, ring } = ringWithBells(t);
-  const writer = ring.writer();
-  for (let i = 0; i < 6; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
-  const full = ring.used();
+  const { path, ring, full } = filledRing(t, 6);
   const { drain, out, handed } = controlledDrain(t, path, 3);
   drain.start();
 
@@ -171,9 +168,7 @@ test('across the ring wrapping, batches finishing out of order deliver every rec
 });
 
 test('without inFlight a drain keeps one batch out at a time (the vault)', async (t) => {
-  const { path, ring } = ringWithBells(t);
-  const writer = ring.writer();
-  for (let i = 0; i < 6; i++) writer.offer(RecordKind.OtlpGrpc, 0, [payload(i)], payload(i).byteLength);
+  const { path, ring } = filledRing(t, 6);
   const { drain, out, handed } = controlledDrain(t, path, 3, 1);
   drain.start();
   await handed(1);
