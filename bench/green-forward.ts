@@ -17,6 +17,7 @@
  * The end-to-end figure is `BENCH_TARGETS=baseline,green,red npm run bench`.
  */
 import * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { validateConfig } from '../src/common/config';
@@ -84,7 +85,10 @@ async function main(): Promise<void> {
   const clients = [0, 1].map(() => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options));
   // The exporter's HTTP/2 windows would matter as much as the framing: the receiver's are the engine's defaults.
   const sessions = [0, 1].map(() => connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 4 * 1024 * 1024 } }));
-  for (const session of sessions) session.setLocalWindowSize(16 * 1024 * 1024);
+  for (const session of sessions) {
+    await once(session, 'connect');
+    session.setLocalWindowSize(16 * 1024 * 1024);
+  }
   const splicer = resourceSplicer(validateConfig({}).enrich);
   try {
     console.log('| B | stage | µs per client request | ns per log record | logs/s on one core |');
