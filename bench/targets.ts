@@ -239,9 +239,16 @@ async function startRedTarget(workers: number, ringMib: number): Promise<Target>
 }
 
 async function engineTarget(kind: 'engine' | 'green', workers: number, ringMib: number, exporters: (dir: string) => object[]): Promise<Target> {
+  // Free ports for the receivers not measured too: 4318 and 4319 may be another engine's.
+  const [httpPort, linesPort] = [await freePort(), await freePort()];
   const engine = await launchEngine(`bench-${kind}`, (dir, ringDir, port) => ({
     data_dir: dir,
-    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
+    ingest: {
+      workers,
+      otlp_grpc: { listen: [`127.0.0.1:${port}`] },
+      otlp_http: { listen: [`127.0.0.1:${httpPort}`] },
+      lines: { listen: [`127.0.0.1:${linesPort}`] },
+    },
     rings: { dir: ringDir, green_bytes: ringMib * MiB },
     exporters: exporters(dir),
     supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },

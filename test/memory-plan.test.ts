@@ -30,6 +30,19 @@ for (const mib of [192, 256, 512, 1024, 4096]) {
   });
 }
 
+test('each ring batch a forwarding exporter has out (export.read_ahead_batches) counts its send buffers; a file exporter keeps one batch out', (t) => {
+  const exporter = { type: 'otlp_grpc', endpoint: '127.0.0.1:4317', max_in_flight: 4, batch: { max_bytes: MiB } };
+  const one = validateConfig({ exporters: [exporter], export: { read_ahead_batches: 1 } }, limit(1024));
+  const three = validateConfig({ exporters: [exporter], export: { read_ahead_batches: 3 } }, limit(1024));
+  t.is(validateConfig({ exporters: [exporter] }, limit(1024)).export.read_ahead_batches, 2);
+  t.is(three.export.read_ahead_batches, 3);
+  // Send buffers and the transport's copy: 2 × max_in_flight × batch.max_bytes per batch out.
+  t.is(three.memory.plan.parts.export_buffers - one.memory.plan.parts.export_buffers, 2 * 2 * 4 * MiB);
+  const withFile = validateConfig({ exporters: [exporter, { type: 'file' }], export: { read_ahead_batches: 3 } }, limit(1024));
+  t.is(withFile.export.read_ahead_batches, 1);
+  t.throws(() => validateConfig({ exporters: [exporter], export: { read_ahead_batches: 0 } }, limit(1024)), { instanceOf: ConfigError });
+});
+
 test('sizes grow with the limit and stop at their ceilings', (t) => {
   const small = validateConfig({}, limit(256));
   const large = validateConfig({}, limit(4096));

@@ -187,6 +187,8 @@ export interface Config {
     processes: number;
     dead_letter_path: string;
     max_heap_mib: number;
+    /** Batches of one ring out to the forwarding exporters at once (ring-drain.ts); 1 when a file or stdout exporter is configured. */
+    read_ahead_batches: number;
   };
   exporters: ExporterConfig[];
   enrich: EnrichConfig;
@@ -269,12 +271,13 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
 
   const ringsRaw = section(root.rings, 'rings', ['dir', 'green_bytes', 'red_bytes', 'replay_bytes']);
   const vaultRaw = section(root.vault, 'vault', ['dir', 'segment_bytes', 'max_bytes', 'sync', 'sync_interval_ms', 'replay_records_per_second', 'auto_replay', 'max_heap_mib', 'write_buffer_bytes']);
-  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib']);
+  const exportRaw = section(root.export, 'export', ['processes', 'dead_letter_path', 'max_heap_mib', 'read_ahead_batches']);
   const exportProcesses = int(exportRaw, 'processes', 'export', 1, 1, 64);
   const memory = parseMemory(root.memory, limit);
   const exportersRaw = root.exporters ?? [{ type: 'file' }];
   if (!Array.isArray(exportersRaw) || exportersRaw.length === 0) throw bad('a non-empty list of exporters', 'exporters', exportersRaw);
   const exporters = exportersRaw.map((e, i) => parseExporter(e, `exporters[${i}]`, dataDir, exportBatchBytesFor(memory.bytes)));
+  const readAhead = readAheadBatches(exporters, int(exportRaw, 'read_ahead_batches', 'export', DEFAULT_READ_AHEAD_BATCHES, 1, 8));
 
   // Every size the file leaves open comes from the plan; the ones it sets are checked against it.
   const workersSet = int(ingestRaw, 'workers', 'ingest', 0, 0, 256);
@@ -298,7 +301,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
     exportProcesses,
   };
   if (input.vaultWriteBytes !== undefined && input.vaultWriteBytes % 4096 !== 0) throw bad('a multiple of 4096 (an O_DIRECT write)', 'vault.write_buffer_bytes', input.vaultWriteBytes);
-  const plan = planMemory(input, (sizes) => exporterBuffers(exporters, sizes));
+  const plan = planMemory(input, (sizes) => exporterBuffers(exporters, readAhead, sizes));
   const size = (key: string): number => plan.sizes[key].value;
   const maxMessage = size('ingest.max_message_bytes');
   const maxInflight = size('ingest.max_inflight_bytes');
@@ -375,6 +378,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
       processes: exportProcesses,
       dead_letter_path: resolve(str(exportRaw, 'dead_letter_path', 'export', `${dataDir}/dead-letter.jsonl`)),
       max_heap_mib: size('export.max_heap_mib'),
+      read_ahead_batches: readAhead,
     },
     exporters,
     enrich: parseEnrich(root.enrich),
@@ -510,14 +514,28 @@ function sizeValue(v: unknown, path: string): number {
   return bytes;
 }
 
+/**
+ * Two ring batches out at once: the next is assembled and sent while the downstream answers
+ * the previous one, which is what keeps a forwarding exporter's connections busy.
+ */
+const DEFAULT_READ_AHEAD_BATCHES = 2;
+
+/**
+ * A file or stdout exporter writes each batch's JSON into one buffer reused from batch to
+ * batch, and in ring order: with one configured, batches go one at a time.
+ */
+function readAheadBatches(exporters: readonly ExporterConfig[], configured: number): number {
+  return exporters.every((e) => e.type === 'otlp_grpc' || e.type === 'otlp_http') ? configured : 1;
+}
+
 /** What the exporters of one process hold beyond their heap: send buffers and JSON output, and the C heap glibc keeps. */
-function exporterBuffers(exporters: readonly ExporterConfig[], sizes: PlannedSizes): number {
+function exporterBuffers(exporters: readonly ExporterConfig[], readAhead: number, sizes: PlannedSizes): number {
   let bytes = exporterMallocKeepBytes(sizes.exportHeapMib);
   // A batch is DECODED_BATCH_BYTES of requests, or one larger request alone.
   const batch = Math.max(DECODED_BATCH_BYTES, sizes.maxMessageBytes, sizes.maxBodyBytes);
   for (const e of exporters) {
-    // A ring batch's requests are copied into send buffers, and the transport copies each again.
-    if (e.type === 'otlp_grpc' || e.type === 'otlp_http') bytes += 2 * e.max_in_flight * e.batch.max_bytes;
+    // Each ring batch out has its requests copied into send buffers, and the transport copies each again.
+    if (e.type === 'otlp_grpc' || e.type === 'otlp_http') bytes += 2 * readAhead * e.max_in_flight * e.batch.max_bytes;
   }
   // File and stdout share one JSON buffer: at most JSON_EXPANSION bytes a request byte (a
   // string of control characters, each escaped as \u00XX), plus the request made contiguous.

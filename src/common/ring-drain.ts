@@ -5,10 +5,16 @@
  * that throws (or rejects) leaves the batch in the ring to be offered again after a backoff,
  * so nothing is lost to a transient failure such as a full disk.
  *
- * A ring whose batch is in an asynchronous handler (a network exporter awaiting its
- * downstream) is not read further until the handler settles: the batch waits in the ring,
- * not in a queue, so memory stays bounded however long the downstream takes, and a slow
- * downstream shows as a filling ring (which ingest answers by spilling to the vault).
+ * A ring may have up to `limits.inFlight` batches in an asynchronous handler at once (a
+ * network exporter awaiting its downstream): the next batch goes out while the previous
+ * one is in flight, and the batches themselves stay in the ring, not in a queue, so memory
+ * stays bounded however long the downstream takes, and a slow downstream shows as a
+ * filling ring (which ingest answers by spilling to the vault). The head moves strictly in
+ * order, over the batches that resolved with all those before them: a crash loses nothing
+ * the handler finished and offers again at most what was in flight. When a batch fails,
+ * no new batch is taken until the ones out settle; then everything after the last
+ * committed batch is offered again after the backoff (a later batch that had finished is
+ * sent again: at least once, never lost).
  */
 import { DoorbellListener, DoorbellSender, commitBellPath, doorbellPath } from './doorbell';
 import { RingCorruptError } from './errors';
@@ -29,6 +35,12 @@ export interface BatchLimits {
    * 0 hands out whatever is there. Ignored while untilIdle() is pending (shutdown flushes).
    */
   delayMs?: number;
+  /**
+   * Batches of one ring in an asynchronous handler at once (read-ahead); 1 when unset: the
+   * next batch is read only once the previous one is committed. Each holds its records in
+   * the ring and whatever the handler builds for it, so the caller counts it in its memory.
+   */
+  inFlight?: number;
 }
 /** Insurance against a lost wakeup (a writer killed between publish and doorbell). */
 const SLEEP_RECHECK_MS = 250;
@@ -49,10 +61,18 @@ interface Source {
   failures: number;
   /** performance.now() before which a failed ring is not tried again. */
   retryAt: number;
-  /** A batch of this ring is in an asynchronous handler. */
-  busy: boolean;
+  /** Batches handed out and not yet committed, oldest first. */
+  flights: Flight[];
+  /** A batch failed: no new batch until the flights settle, then rewind to the head. */
+  failing: boolean;
   /** performance.now() until which a partial batch waits for more records (delayMs). */
   heldUntil: number;
+}
+
+/** One batch handed to the handler: where the ring's head goes once it (and all before it) is done. */
+interface Flight {
+  end: number;
+  state: 'out' | 'done' | 'failed';
 }
 
 export class RingDrain {
@@ -61,6 +81,7 @@ export class RingDrain {
   private scheduled = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly inFlight: number;
 
   constructor(
     /** Ring name to ring file. */
@@ -73,6 +94,7 @@ export class RingDrain {
     /** Told of each failed batch (after it is logged), e.g. to report the last error. */
     private readonly onFailure?: (ring: string, err: unknown) => void,
   ) {
+    this.inFlight = Math.max(1, limits.inFlight ?? 1);
     this.sources = [...ringPaths].map(([name, path]) => ({
       name,
       reader: attachRing(path).reader(),
@@ -80,7 +102,8 @@ export class RingDrain {
       committed: new DoorbellSender(commitBellPath(path)),
       failures: 0,
       retryAt: 0,
-      busy: false,
+      flights: [],
+      failing: false,
       heldUntil: 0,
     }));
   }
@@ -132,10 +155,8 @@ export class RingDrain {
     let busy = false;
     const ready: Source[] = [];
     for (const source of this.sources) {
-      if (source.busy) {
-        busy = true;
-        continue;
-      }
+      if (source.flights.length !== 0) busy = true;
+      if (source.failing || source.flights.length >= this.inFlight) continue;
       // A ring whose handler failed waits out its backoff; the others go on meanwhile.
       if (source.retryAt > now) {
         nextRetry = Math.min(nextRetry, source.retryAt);
@@ -143,12 +164,10 @@ export class RingDrain {
       }
       try {
         moved = this.drainOne(source, now) || moved;
-        if (source.busy) busy = true;
-        else if (source.heldUntil > now) nextRetry = Math.min(nextRetry, source.heldUntil);
-        else {
-          source.failures = 0;
-          ready.push(source);
-        }
+        if (source.flights.length !== 0) busy = true;
+        if (source.heldUntil > now) nextRetry = Math.min(nextRetry, source.heldUntil);
+        // Room for another batch: a publish must ring the doorbell (read-ahead).
+        else if (source.flights.length < this.inFlight) ready.push(source);
       } catch (err) {
         this.failed(source, err, now);
         nextRetry = Math.min(nextRetry, source.retryAt);
@@ -171,11 +190,13 @@ export class RingDrain {
   }
 
   private drainOne(source: Source, now: number): boolean {
+    const { reader } = source;
+    const start = reader.position();
     // A fresh array per batch: an asynchronous handler keeps it until it settles.
     const batch: RingRecord[] = [];
     let bytes = 0;
     try {
-      for (let rec = source.reader.next(); rec !== null; rec = source.reader.next()) {
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
         batch.push(rec);
         bytes += rec.payload.byteLength;
         if (batch.length >= this.limits.records || bytes >= this.limits.bytes) break;
@@ -184,14 +205,15 @@ export class RingDrain {
       if (!(err instanceof RingCorruptError)) throw err;
       // Only a bug or a foreign writer breaks the framing; retrying would loop forever, so
       // say loudly what is given up and keep the ring usable.
-      this.log.error('ring framing is broken; skipping to its tail', { ring: source.name, err, unreadBytes: source.reader.unread() });
-      source.reader.skipToTail();
-      batch.length = 0;
+      this.log.error('ring framing is broken; skipping to its tail', { ring: source.name, err, unreadBytes: reader.unread() });
+      reader.skipToTail();
+      // Committed after the batches still out, like any other.
+      this.settle(source, { end: reader.position(), state: 'done' });
       return true;
     }
     if (batch.length === 0) return false;
     if (this.holds(batch, bytes)) {
-      source.reader.rewind();
+      reader.rewind(start);
       source.heldUntil = now + (this.limits.delayMs! - (Date.now() - batch[0].receivedMs));
       return false;
     }
@@ -200,31 +222,54 @@ export class RingDrain {
     try {
       result = this.handle(source.name, batch);
     } catch (err) {
-      source.reader.rewind();
+      reader.rewind(start);
       throw err;
     }
+    const flight: Flight = { end: reader.position(), state: 'out' };
     if (result === undefined) {
-      this.commit(source);
+      this.settle(source, { ...flight, state: 'done' });
       return true;
     }
-    source.busy = true;
+    source.flights.push(flight);
     result.then(
       () => {
-        source.busy = false;
-        source.failures = 0;
+        flight.state = 'done';
         // Even after close(): the downstream has the batch, so a successor must not send it again.
-        this.commit(source);
+        this.settle(source);
         this.wake();
       },
       (err: unknown) => {
-        source.busy = false;
-        source.reader.rewind();
+        flight.state = 'failed';
+        const first = !source.failing;
+        source.failing = true;
+        this.settle(source);
         if (this.stopped) return;
-        this.failed(source, err, performance.now());
+        // Logged and backed off once per failure, not once per batch that was out with it.
+        if (first) this.failed(source, err, performance.now());
         this.wake();
       },
     );
     return true;
+  }
+
+  /**
+   * Commits the batches at the front that are done (`added`, a batch handled synchronously,
+   * joins the end); once a failure has nothing left out, reads again from the head.
+   */
+  private settle(source: Source, added?: Flight): void {
+    const { flights, reader } = source;
+    if (added !== undefined) flights.push(added);
+    let end: number | undefined;
+    while (flights.length !== 0 && flights[0].state === 'done') end = flights.shift()!.end;
+    if (end !== undefined) {
+      source.failures = 0;
+      if (reader.commit(end)) source.committed.ring();
+    }
+    if (source.failing && flights.every((f) => f.state !== 'out')) {
+      flights.length = 0;
+      source.failing = false;
+      reader.rewind();
+    }
   }
 
   /** Whether a partial batch should wait in the ring for more records (limits.delayMs). */
@@ -235,7 +280,4 @@ export class RingDrain {
     return Date.now() - batch[0].receivedMs < delayMs;
   }
 
-  private commit(source: Source): void {
-    if (source.reader.commit()) source.committed.ring();
-  }
 }

@@ -289,18 +289,27 @@ export class RingReader {
   }
 
   /**
-   * Every record handed out so far is handled: let the writer reuse their space. Returns
+   * Every record handed out so far (or up to `upTo`, a position() taken between two
+   * records, for a reader with several batches out) is handled: let the writer reuse their space. Returns
    * true when a writer asked to be told (wantCommitBell), and the caller rings its bell.
    */
-  commit(): boolean {
+  commit(upTo: number = this.cursor): boolean {
     const { header } = this.p;
-    Atomics.store(header, H_HEAD, this.cursor | 0);
+    Atomics.store(header, H_HEAD, upTo | 0);
     return Atomics.load(header, H_COMMIT_WANTED) === 1 && Atomics.compareExchange(header, H_COMMIT_WANTED, 1, 0) === 1;
   }
 
-  /** Hands out the uncommitted records again (the handler failed and will retry). */
-  rewind(): void {
-    this.cursor = Atomics.load(this.p.header, H_HEAD) >>> 0;
+  /**
+   * Hands out the uncommitted records again (the handler failed and will retry), or those
+   * from `to` on, a position() taken earlier and not yet committed.
+   */
+  rewind(to: number = Atomics.load(this.p.header, H_HEAD) >>> 0): void {
+    this.cursor = to >>> 0;
+  }
+
+  /** Where the next record will be read from: for commit(upTo) and rewind(to). */
+  position(): number {
+    return this.cursor;
   }
 
   /**
@@ -322,10 +331,12 @@ export class RingReader {
     return (Atomics.load(this.p.header, H_TAIL) - this.cursor) >>> 0;
   }
 
-  /** Drops everything unread: only for a ring whose framing is broken beyond use. */
+  /**
+   * Drops everything unread: only for a ring whose framing is broken beyond use. The caller
+   * commits (after any batches still out).
+   */
   skipToTail(): void {
     this.cursor = Atomics.load(this.p.header, H_TAIL) >>> 0;
-    this.commit();
   }
 
   private corrupt(what: string): RingCorruptError {

@@ -1,9 +1,10 @@
 /**
  * An exporter process: drains the green rings assigned to it, prepares each request once
- * (inflate, enrich), and hands the batch to every configured exporter. A ring's head moves
- * only after every exporter has the batch (written, or acknowledged by its downstream), so
- * an exporter killed mid-batch is succeeded by one that starts again at the first record
- * not yet handled.
+ * (inflate, enrich), and hands the batch to every configured exporter; with forwarding
+ * exporters alone, export.read_ahead_batches batches of a ring are out at once. A ring's
+ * head moves only over batches every exporter has (written, or acknowledged by its
+ * downstream), in ring order, so an exporter killed mid-batch is succeeded by one that
+ * starts again at the first record not yet handled.
  */
 import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { GopherShipError } from '../common/errors';
@@ -30,7 +31,7 @@ function batchLimits(config: Config): BatchLimits {
     bytes = Math.max(bytes, e.batch.max_bytes);
     delayMs = Math.min(delayMs, e.batch.delay_ms);
   }
-  return { records: RECORDS_PER_BATCH, bytes, delayMs: delayMs === Infinity ? 0 : delayMs };
+  return { records: RECORDS_PER_BATCH, bytes, delayMs: delayMs === Infinity ? 0 : delayMs, inFlight: config.export.read_ahead_batches };
 }
 
 runChild(async ({ index, config }, log) => {

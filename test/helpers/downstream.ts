@@ -69,8 +69,8 @@ export async function httpDownstream(answer: (i: number, req: IncomingMessage, r
 
 export type GrpcAnswer = { error: Partial<grpc.StatusObject> } | { response: Buffer };
 
-/** An OTLP/gRPC LogsService whose i-th Export call gets `answer(i)`. */
-export async function grpcDownstream(answer: (i: number) => GrpcAnswer, credentials = grpc.ServerCredentials.createInsecure()): Promise<Downstream> {
+/** An OTLP/gRPC LogsService whose i-th Export call gets `answer(i)` (which may hold the answer back). */
+export async function grpcDownstream(answer: (i: number) => GrpcAnswer | Promise<GrpcAnswer>, credentials = grpc.ServerCredentials.createInsecure()): Promise<Downstream> {
   const r = recorder();
   let count = 0;
   const server = new grpc.Server();
@@ -90,9 +90,10 @@ export async function grpcDownstream(answer: (i: number) => GrpcAnswer, credenti
     {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         r.add(call.request);
-        const a = answer(count++);
-        if ('error' in a) callback(a.error as grpc.ServiceError);
-        else callback(null, a.response);
+        void Promise.resolve(answer(count++)).then((a) => {
+          if ('error' in a) callback(a.error as grpc.ServiceError);
+          else callback(null, a.response);
+        });
       },
     },
   );
