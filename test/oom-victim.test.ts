@@ -6,7 +6,7 @@ import { exitWithin, spawnNode } from '../bench/child-io';
 import { cgroupMissing } from './helpers/cgroup';
 import { ROOT, startEngine } from './helpers/engine';
 import { sendRecords } from './helpers/otel-sdk';
-import { countIds } from './helpers/output';
+import { countIds, countRingIds, countVaultIds } from './helpers/output';
 
 const MiB = 1024 * 1024;
 const skip = cgroupMissing();
@@ -43,12 +43,19 @@ const skip = cgroupMissing();
     for (const death of deaths) await engine.waitForLog((l) => l.msg === 'child ready' && l.child === death.child && l.childPid !== death.childPid);
     const second = await sendRecords(url, 'after', 2000);
     t.is(second.delivered, 2000);
-    // A clean stop empties the rings into the output.
     t.is(await engine.stop(), 0);
-    const ids = countIds(engine.outputPath);
+    // A clean stop empties the rings into the output, unless the zone holds the exporter back
+    // (memory Red, as the neighbour may leave it): what is left waits in the rings or the vault
+    // for the next start. Nothing acknowledged is missing, and nothing is there twice.
+    const places = [countIds(engine.outputPath), countRingIds(engine.ringDir, 'green'), countRingIds(engine.ringDir, 'red'), countVaultIds(join(engine.dir, 'vault'))];
     const missing: string[] = [];
-    for (const prefix of ['before', 'after']) for (let i = 0; i < 2000; i++) if (ids.get(`${prefix}-${i}`) !== 1) missing.push(`${prefix}-${i}`);
-    t.deepEqual(missing, [], 'every acknowledged record is in the output exactly once');
+    for (const prefix of ['before', 'after']) {
+      for (let i = 0; i < 2000; i++) {
+        const id = `${prefix}-${i}`;
+        if (places.reduce((n, counts) => n + (counts.get(id) ?? 0), 0) !== 1) missing.push(id);
+      }
+    }
+    t.deepEqual(missing, [], 'every acknowledged record is in the output, a ring or the vault, exactly once');
   } finally {
     await engine.cleanup();
     cgroup.remove();
