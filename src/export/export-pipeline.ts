@@ -26,7 +26,7 @@ import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { attributeMerge, resourceSplicer, type AttributeMerge } from './enrichment';
 import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
-import { MeasuredExporter } from './export-metrics';
+import { exportCounts, MeasuredExporter, type ExportPath } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { JsonBytes } from './json-bytes';
 import { decodeLinesRecord } from './lines-decoder';
@@ -88,8 +88,11 @@ export class ExportPipeline {
     return this.deadLetter.count;
   }
 
-  /** `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq). */
-  async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): Promise<void> {
+  /**
+   * `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq);
+   * `path` says whether the records come from ingest or from the vault, for the metrics.
+   */
+  async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string, path: ExportPath = 'green'): Promise<void> {
     const requests: PreparedRequest[] = [];
     this.json?.reset();
     for (const record of records) {
@@ -104,6 +107,7 @@ export class ExportPipeline {
       }
     }
     if (requests.length === 0) return;
+    for (const request of requests) exportCounts.receivedLogRecords[path] += request.logRecords;
     const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source: sourceOf(records[0]) };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
   }
