@@ -41,7 +41,7 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   await second.waitForLog((l) => l.msg === 'child ready' && l.child === 'vault-0');
   const recovered = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_vault_requests') !== undefined);
   t.true((valueOf(recovered, 'gophership_vault_recovery_truncated_bytes_total') ?? 0) >= 100, 'the torn tail was cut off and counted');
-  t.is(valueOf(recovered, 'gophership_vault_recovery_corrupt_records_total'), 0);
+  t.is(valueOf(recovered, 'gophership_vault_recovery_corrupt_requests_total'), 0);
   t.is(valueOf(recovered, 'gophership_vault_requests'), 5, 'every whole record is kept');
 
   const replay = await gsCtl('replay', '--online', '--config', second.configPath);

@@ -102,7 +102,7 @@ test('docs/tutorial.md: its commands, run as written, deliver every record, forc
   const zones = outputs('npx gs-ctl status').map((s) => /^zone: (\w+)/m.exec(s)?.[1]);
   t.deepEqual(zones, ['green', 'red', 'green'], 'status: Green at start, Red when forced, Green again after zone auto');
   t.regex(outputs('npx gs-ctl status')[2], /^vault: 0\.0 KiB, 0 requests not replayed/m);
-  t.regex(outputs('npx gs-ctl status')[2], /^replay: done, [1-9]\d* records/m);
+  t.regex(outputs('npx gs-ctl status')[2], /^replay: done, [1-9]\d* requests/m);
 
   const vaultRecords = outputs('npx gs-ctl vault ls var/vault').map((s) => Number(/^total: \d+ segments, (\d+) records/m.exec(s)?.[1]));
   t.is(vaultRecords.length, 2);

@@ -38,7 +38,7 @@ export class VaultMetrics {
       read: (r) => r({}, recovered.truncatedBytes),
     });
     mirroredCounter({
-      name: 'gophership_vault_recovery_corrupt_records_total',
+      name: 'gophership_vault_recovery_corrupt_requests_total',
       help: 'Corrupt records recovery skipped in the middle of segments when the vault process started.',
       read: (r) => r({}, recovered.corruptSkipped),
     });
