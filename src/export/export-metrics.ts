@@ -24,9 +24,10 @@ export const exportCounts = {
   /** Undecodable requests and requests a downstream refused for good. */
   deadLetteredRequests: 0,
   /**
-   * Log records prepared for the exporters, by the path they came by: `green` straight from
-   * ingest, `replay` from the vault. Ingest does not walk most requests deep enough to count
-   * their log records, so this is where records in are compared with records sent.
+   * Log records the exporters took out of their rings, once each whatever the number of
+   * exporters, by the path they came by: `green` straight from ingest, `replay` from the
+   * vault. Ingest does not walk most requests deep enough to count their log records, so
+   * this is where records in are compared with records sent.
    */
   receivedLogRecords: { green: 0, replay: 0 } as Record<ExportPath, number>,
   byExporter: new Map<string, ExporterCounts>(),
@@ -67,7 +68,7 @@ function register(): Histogram<'exporter'> {
   });
   mirroredCounter({
     name: 'gophership_export_received_log_records_total',
-    help: 'Log records prepared for the exporters (decoded from a ring), by path: green (from ingest) or replay (from the vault).',
+    help: 'Log records the exporters took out of their rings (every exporter done with the batch), once each, by path: green (from ingest) or replay (from the vault).',
     labelNames: ['path'],
     read: (report) => Object.entries(exportCounts.receivedLogRecords).forEach(([path, n]) => report({ path }, n)),
   });

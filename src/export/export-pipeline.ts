@@ -107,9 +107,11 @@ export class ExportPipeline {
       }
     }
     if (requests.length === 0) return;
-    for (const request of requests) exportCounts.receivedLogRecords[path] += request.logRecords;
     const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source: sourceOf(records[0]) };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
+    // Counted once the batch is done with, as the ring will not offer it again: a failed
+    // batch comes back, and would be counted twice.
+    for (const request of requests) exportCounts.receivedLogRecords[path] += request.logRecords;
   }
 
   /** Stops every delivery in progress; their batches stay in the ring for the next process. */
