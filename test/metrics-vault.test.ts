@@ -16,7 +16,7 @@ function request(tag: string): Buffer {
   return Buffer.from(ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject({ resourceLogs: [{ scopeLogs: [{ logRecords }] }] })).finish());
 }
 
-test('vault metrics: records written and held, recovery findings after a torn tail, replay progress', async (t) => {
+test('vault metrics: requests written and held, recovery findings after a torn tail, replay progress', async (t) => {
   const first = await startEngine({ ingest: { workers: 1 }, zones: { force: 'red' } });
   t.teardown(() => first.cleanup());
   const client = new grpc.Client(`127.0.0.1:${first.grpcPort}`, grpc.credentials.createInsecure());
@@ -53,4 +53,6 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   t.is(valueOf(replayed, 'gophership_vault_requests'), 0);
   t.true((valueOf(replayed, 'gophership_replay_bytes_total') ?? 0) > 0);
   t.is(valueOf(replayed, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }), 15, 'replayed requests are decoded and counted by the exporter');
+  t.is(valueOf(replayed, 'gophership_export_received_log_records_total', { path: 'replay' }), 15, 'their log records came in by the replay path');
+  t.is(valueOf(replayed, 'gophership_export_received_log_records_total', { path: 'green' }), 0);
 });
