@@ -241,7 +241,7 @@ async function startRedTarget(workers: number, ringMib: number): Promise<Target>
 async function engineTarget(kind: 'engine' | 'green', workers: number, ringMib: number, exporters: (dir: string) => object[]): Promise<Target> {
   const engine = await launchEngine(`bench-${kind}`, (dir, ringDir, port) => ({
     data_dir: dir,
-    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
     rings: { dir: ringDir, green_bytes: ringMib * MiB },
     exporters: exporters(dir),
     supervisor: { shutdown_timeout_ms: ENGINE_SHUTDOWN_MS },

@@ -31,7 +31,7 @@ interface Round {
 async function round(seconds: number, batch: number): Promise<Round> {
   const engine = await launchEngine('bench-pivot', (dir, ringDir, port) => ({
     data_dir: dir,
-    ingest: { workers: WORKERS, max_message_bytes: MiB, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    ingest: { workers: WORKERS, max_message_bytes: MiB, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
     rings: { dir: ringDir, green_bytes: 4 * MiB, red_bytes: 16 * MiB },
     vault: { auto_replay: false },
     exporters: [{ type: 'file', path: join(dir, 'out', 'logs.jsonl') }],

@@ -34,7 +34,8 @@ test('the engine runs from the runtime stage\'s layout: package.json, node_modul
   const config = join(image, 'gophership.yaml');
   writeFileSync(config, stringify({
     data_dir: join(image, 'data'),
-    ingest: { workers: 1, max_message_bytes: 256 * 1024, otlp_grpc: { listen: [`127.0.0.1:${await freePort()}`] } },
+    // No default port: another engine on this machine may hold it (and a second engine there is refused).
+    ingest: { workers: 1, max_message_bytes: 256 * 1024, otlp_grpc: { listen: [`127.0.0.1:${await freePort()}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
     rings: { dir: ringDir, green_bytes: 1024 * 1024, red_bytes: 1024 * 1024 },
     vault: { max_bytes: 64 * 1024 * 1024 },
     metrics: { listen: `127.0.0.1:${metricsPort}` },

@@ -19,7 +19,8 @@ test('the stdout exporter writes each request as one OTLP/JSON line on the engin
   });
   const port = await freePort();
   const configPath = join(dir, 'gophership.yaml');
-  writeFileSync(configPath, stringify({ data_dir: dir, ingest: { workers: 1, otlp_grpc: { listen: [`127.0.0.1:${port}`] } }, rings: { dir: ringDir }, exporters: [{ type: 'stdout' }] }));
+  // No default port: another engine on this machine may hold it (and a second engine there is refused).
+  writeFileSync(configPath, stringify({ data_dir: dir, ingest: { workers: 1, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } }, rings: { dir: ringDir }, exporters: [{ type: 'stdout' }], metrics: { enabled: false } }));
   const engine = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => engine.kill('SIGKILL'));
   const lines: string[] = [];

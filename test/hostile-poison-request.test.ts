@@ -110,3 +110,28 @@ test('8 M empty log records over gRPC and 20 MiB of them over OTLP/HTTP (gzip an
     'each huge request is one line of {} records',
   );
 });
+
+test('2 M empty ResourceLogs in one 4 MiB request (each would be enriched and spliced) are dead-lettered, not the death of an exporter', async (t) => {
+  const engine = await startEngine({ export: { max_heap_mib: 64 } });
+  t.teardown(() => engine.cleanup());
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'before', 300), { delivered: 300, failed: 0 });
+  // `0a 00` again and again: resource_logs {} two bytes each.
+  const manyResources = Buffer.alloc(4 * MiB, Buffer.from([0x0a, 0x00]));
+  for (const gzip of [false, true]) {
+    const headers = { 'content-type': 'application/x-protobuf', ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
+    t.is((await post(engine.httpPort, '/v1/logs', headers, gzip ? gzipSync(manyResources) : manyResources)).status, 200);
+  }
+  const client = new grpc.Client(`127.0.0.1:${engine.grpcPort}`, grpc.credentials.createInsecure());
+  await new Promise<void>((resolve, reject) => client.makeUnaryRequest(EXPORT_PATH, identity, identity, manyResources, (err) => (err ? reject(err) : resolve())));
+  client.close();
+  t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'after', 300), { delivered: 300, failed: 0 });
+  t.is(await engine.stop(), 0);
+
+  t.false(engine.logs.some((l) => l.msg === 'child exited unexpectedly; restarting'), 'no child died');
+  const deadLettered = engine.logs.filter((l) => l.msg === 'poison request moved to the dead-letter file');
+  t.is(deadLettered.length, 3, 'each request is set aside as poison');
+  t.true(deadLettered.every((l) => /ResourceLogs in one request/.test(JSON.stringify(l.err))), 'saying why');
+  const { ids } = readOutput(engine.outputPath);
+  t.is(ids.size, 600, 'every record of the well-behaved client');
+  t.true([...ids.values()].every((n) => n === 1), 'each once');
+});

@@ -20,7 +20,7 @@ test('an ingest port held by another program stops the start at once with GS_LIS
     rmSync(ringDir, { recursive: true, force: true });
   });
   const config = join(dir, 'gophership.yaml');
-  writeFileSync(config, stringify({ data_dir: dir, rings: { dir: ringDir }, ingest: { otlp_grpc: { listen: [`127.0.0.1:${port}`] } }, metrics: { enabled: false } }));
+  writeFileSync(config, stringify({ data_dir: dir, rings: { dir: ringDir }, ingest: { otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } }, metrics: { enabled: false } }));
 
   const engine = spawn(process.execPath, [GOPHERSHIP, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -15,6 +15,14 @@ import { Field, WireCursor, WireType, lenFieldSize, writeLenHeader } from './otl
 const NESTING_OVERHEAD = 6;
 
 /** LogRecords in the request, counted by walking tags only. */
+/** Top-level ResourceLogs of a serialized request, counted on the wire. */
+export function countResourceLogs(request: Uint8Array): number {
+  let count = 0;
+  const top = new WireCursor(request, 0, request.byteLength);
+  while (top.next()) if (top.field === Field.ResourceLogs && top.type === WireType.Len) count++;
+  return count;
+}
+
 export function countLogRecords(request: Uint8Array): number {
   let count = 0;
   const top = new WireCursor(request, 0, request.byteLength);

@@ -20,7 +20,7 @@ import type { Logger } from '../common/log';
 import { encodeLogsRequest } from '../common/otlp-proto';
 import type { ResourceSplicer } from '../common/otlp-wire-resource';
 import { jsonUnitBudget } from '../common/otlp-json-scan';
-import { countLogRecords } from '../common/otlp-wire-split';
+import { countLogRecords, countResourceLogs } from '../common/otlp-wire-split';
 import { RecordKind } from '../common/record-kind';
 import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
@@ -48,6 +48,8 @@ function largestPayload(config: Config): number {
 export type ExportInput = Pick<RingRecord, 'kind' | 'flags' | 'receivedMs' | 'payload'>;
 
 const EXPORTER_RETRY_MIN_MS = 100;
+/** Heap one ResourceLogs takes while its request is prepared and sent (splice pieces and their headers), generously. */
+const RESOURCE_LOGS_HEAP_BYTES = 512;
 const NEWLINE = 0x0a;
 const EXPORTER_RETRY_MAX_MS = 10_000;
 
@@ -61,6 +63,8 @@ export class ExportPipeline {
   private readonly transcoder = new OtlpJsonTranscoder();
   private readonly counts: boolean;
   private readonly aborter = new AbortController();
+  /** ResourceLogs prepared at once, at the most: an eighth of the heap cap at RESOURCE_LOGS_HEAP_BYTES each. */
+  private readonly resourceBudget: number;
 
   /**
    * `instance` is the exporter process's index. With several exporter processes each writes
@@ -80,6 +84,7 @@ export class ExportPipeline {
     this.exporters = config.exporters.map((e, i) => new MeasuredExporter(this.makeExporter(e, `${e.type}[${i}]`, own)));
     this.splicer = resourceSplicer(config.enrich);
     this.merge = attributeMerge(config.enrich);
+    this.resourceBudget = Math.max(64, Math.floor((config.export.max_heap_mib * 1024 * 1024) / 8 / RESOURCE_LOGS_HEAP_BYTES));
     this.json = this.exporters.some((e) => e.writesJson) ? new JsonBytes() : null;
     this.counts = this.exporters.some((e) => !e.writesJson);
   }
@@ -93,24 +98,45 @@ export class ExportPipeline {
    * `path` says whether the records come from ingest or from the vault, for the metrics.
    */
   async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string, path: ExportPath = 'green'): Promise<void> {
-    const requests: PreparedRequest[] = [];
+    let requests: PreparedRequest[] = [];
+    let resources = 0;
     this.json?.reset();
     for (const record of records) {
+      const mark = this.json?.mark();
       try {
-        if (record.kind === RecordKind.Lines) this.prepareLines(record, requests);
-        else this.prepareRequest(record, requests);
+        resources += record.kind === RecordKind.Lines ? this.prepareLines(record, requests) : this.prepareRequest(record, requests);
       } catch (err) {
-        if (!(err instanceof PoisonRecordError)) throw err;
+        // Preparing a record depends on its bytes alone, so what failed once fails every
+        // time: a record that breaks a decoder in any way (a bug of ours included) is set
+        // aside, or the batch would be retried forever and block the ring behind it. Only a
+        // failed allocation says nothing about the record.
+        if (err instanceof RangeError && /allocation failed/i.test(err.message)) throw err;
+        if (mark !== undefined) this.json!.rollback(mark);
         const source = sourceOf(record);
-        this.deadLetter.record({ reason: 'undecodable', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
-        this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
+        const poison = err instanceof PoisonRecordError;
+        this.deadLetter.record({ reason: poison ? 'undecodable' : 'decoder_failure', error: err, kind: record.kind, flags: record.flags, source, payload: record.payload });
+        if (poison) this.log.warn('poison request moved to the dead-letter file', { source, err, deadLettered: this.deadLetter.count });
+        else this.log.error('a decoder failed on a request: moved to the dead-letter file (a bug: please report it with the entry)', { code: 'GS_EXPORT_DECODER_FAILURE', source, err, deadLettered: this.deadLetter.count });
+      }
+      // Each ResourceLogs costs heap while its batch is out (splice pieces, headers): a batch
+      // of many tiny ones is sent in parts, so what is held follows the heap cap, not the
+      // count a client chose. A part sent may be sent again if the rest fails (at least once).
+      if (resources >= this.resourceBudget) {
+        await this.send(requests, sourceOf(record), path);
+        requests = [];
+        resources = 0;
+        this.json?.reset();
       }
     }
-    if (requests.length === 0) return;
-    const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source: sourceOf(records[0]) };
+    if (requests.length > 0) await this.send(requests, sourceOf(records[0]), path);
+  }
+
+  private async send(requests: PreparedRequest[], source: string, path: ExportPath): Promise<void> {
+    const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
-    // Counted once the batch is done with, as the ring will not offer it again: a failed
-    // batch comes back, and would be counted twice.
+    // Counted once every exporter is done with them: a failed batch stays in its ring and
+    // comes back, and would be counted twice (a part of a batch sent in parts still can be,
+    // as it is sent twice: at least once, like the exporters' own counts).
     for (const request of requests) exportCounts.receivedLogRecords[path] += request.logRecords;
   }
 
@@ -147,8 +173,12 @@ export class ExportPipeline {
   }
 
   /** Enriched by splicing; written as JSON (or walked) before anything is handed out, so that poison reaches no exporter. */
-  private prepareRequest(record: ExportInput, requests: PreparedRequest[]): void {
+  private prepareRequest(record: ExportInput, requests: PreparedRequest[]): number {
     const original = this.requestOf(record);
+    const resources = countResourceLogs(original);
+    if (resources > this.resourceBudget) {
+      throw new PoisonRecordError(`${resources} ResourceLogs in one request, more than the ${this.resourceBudget} an exporter prepares at once within export.max_heap_mib ${this.config.export.max_heap_mib}`);
+    }
     const pieces: Uint8Array[] = [];
     const bytes = this.splicer.splicePieces(original, pieces);
     let logRecords: number;
@@ -160,10 +190,11 @@ export class ExportPipeline {
       logRecords = countLogRecords(original);
     }
     requests.push({ pieces, bytes, logRecords });
+    return resources;
   }
 
   /** Built enriched, and serialized only for a forwarding exporter: the lines never make a round trip through protobuf. */
-  private prepareLines(record: ExportInput, requests: PreparedRequest[]): void {
+  private prepareLines(record: ExportInput, requests: PreparedRequest[]): number {
     const lines = decodeLinesRecord(record, this.merge);
     const serialized = this.counts ? lines.encode() : undefined;
     requests.push({ pieces: serialized === undefined ? [] : [serialized], bytes: serialized?.byteLength ?? 0, logRecords: lines.logRecordCount });
@@ -171,6 +202,7 @@ export class ExportPipeline {
       lines.writeOtlpJson(this.json, this.transcoder);
       this.json.byte(NEWLINE);
     }
+    return 1;
   }
 
   /** The record as a serialized ExportLogsServiceRequest: protobuf kinds as they are (inflated), others encoded. */
