@@ -72,7 +72,7 @@ test('gs-ctl zone red pins the zone: the next requests go to the vault, and zone
   t.deepEqual(await sendRecords(`http://127.0.0.1:${engine.grpcPort}`, 'pinned', 100), { delivered: 100, failed: 0 });
   const metrics = await fetch(`http://127.0.0.1:${engine.metricsPort}/metrics`).then((r) => r.text());
   t.regex(metrics, /^gophership_ingest_routed_requests_total\{ring="red"\} [1-9]/m, 'the requests took the red ring');
-  t.regex(metrics, /^gophership_zone 2$/m);
+  t.regex(metrics, /^gophership_zone\{zone="red"\} 1$/m);
 
   const auto = await gsCtl('zone', 'auto', '--config', engine.configPath, '--json');
   t.is(auto.code, 0, auto.stderr);

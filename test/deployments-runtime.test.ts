@@ -75,7 +75,7 @@ test('the Compose demo\'s log producer delivers through the OpenTelemetry SDK to
   });
   const [line] = (await once(createInterface({ input: producer.stdout! }), 'line')) as [string];
   t.regex(line, /^sending 500 log records a second to http:\/\/127\.0\.0\.1:\d+$/);
-  await scrapeUntil(engine.metricsPort, (s) => (valueOf(s, 'gophership_export_records_sent_total', { exporter: 'file[0]' }) ?? 0) >= 100);
+  await scrapeUntil(engine.metricsPort, (s) => (valueOf(s, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }) ?? 0) >= 100);
   producer.kill('SIGTERM');
   t.deepEqual(await exited, [0, null], 'it flushes and exits on SIGTERM');
   const first = JSON.parse(readFileSync(engine.outputPath, 'utf8').split('\n')[0]) as { resourceLogs: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> } }> };

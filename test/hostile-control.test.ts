@@ -51,7 +51,7 @@ rootOnly('1,000 refused control connections are counted, logged in a few lines w
 
   t.is(await knock(socket, WARM_UP), WARM_UP);
   await scrapeUntil(engine.metricsPort, (s) => valueOf(s, 'gophership_control_refused_connections_total', { reason: 'uid' }) === WARM_UP);
-  const heap = async (): Promise<number> => valueOf(await scrapeUntil(engine.metricsPort, () => true), 'gophership_nodejs_heap_size_used_bytes', { process: 'supervisor' }) ?? 0;
+  const heap = async (): Promise<number> => valueOf(await scrapeUntil(engine.metricsPort, () => true), 'nodejs_heap_size_used_bytes', { process: 'supervisor' }) ?? 0;
   const heapBefore = await heap();
   const before = rssBytes(pid);
   t.is(await knock(socket, KNOCKS), KNOCKS);

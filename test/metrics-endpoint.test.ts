@@ -36,26 +36,26 @@ test('one scrape covers every process: requests and bytes in, green routing, rec
     bytes += body.length;
     t.is(await send(client, body), null);
   }
-  const s = await scrapeUntil(engine.metricsPort, (x) => valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file[0]' }) === 50);
+  const s = await scrapeUntil(engine.metricsPort, (x) => valueOf(x, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }) === 50);
   t.is(valueOf(s, 'gophership_ingest_accepted_requests_total', { protocol: 'otlp_grpc' }), 10, 'summed over both workers');
   t.is(valueOf(s, 'gophership_ingest_accepted_bytes_total', { protocol: 'otlp_grpc' }), bytes);
   t.is(valueOf(s, 'gophership_ingest_routed_requests_total', { ring: 'green' }), 10);
   t.is(valueOf(s, 'gophership_ingest_routed_requests_total', { ring: 'red' }), 0);
   t.is(valueOf(s, 'gophership_ingest_refused_requests_total', { protocol: 'otlp_grpc', reason: 'ring_full' }), 0);
   t.true((valueOf(s, 'gophership_export_latency_seconds_count', { exporter: 'file[0]' }) ?? 0) >= 1, 'export batches are timed');
-  t.is(valueOf(s, 'gophership_export_records_failed_total', { exporter: 'file[0]' }), 0);
+  t.is(valueOf(s, 'gophership_export_failed_log_records_total', { exporter: 'file[0]' }), 0);
   for (const child of ['ingest-0', 'ingest-1', 'export-0', 'vault-0']) {
     t.is(valueOf(s, 'gophership_child_up', { process: child }), 1, `${child} is up`);
     t.is(valueOf(s, 'gophership_child_restarts_total', { process: child }), 0);
   }
   for (const proc of ['supervisor', 'ingest-0', 'ingest-1', 'export-0', 'vault-0']) {
-    t.true((valueOf(s, 'gophership_process_resident_memory_bytes', { process: proc }) ?? 0) > 0, `RSS of ${proc}`);
-    t.true((valueOf(s, 'gophership_nodejs_heap_size_used_bytes', { process: proc }) ?? 0) > 0, `heap of ${proc}`);
-    t.not(valueOf(s, 'gophership_nodejs_eventloop_lag_p99_seconds', { process: proc }), undefined, `event-loop lag of ${proc}`);
+    t.true((valueOf(s, 'process_resident_memory_bytes', { process: proc }) ?? 0) > 0, `RSS of ${proc}`);
+    t.true((valueOf(s, 'nodejs_heap_size_used_bytes', { process: proc }) ?? 0) > 0, `heap of ${proc}`);
+    t.not(valueOf(s, 'nodejs_eventloop_lag_p99_seconds', { process: proc }), undefined, `event-loop lag of ${proc}`);
   }
   t.is(valueOf(s, 'gophership_ring_capacity_bytes', { ring: 'green-0' }), 64 * 1024 * 1024);
   t.is(valueOf(s, 'gophership_ring_used_bytes', { ring: 'green-0' }), 0, 'exported records are committed');
-  t.is(valueOf(s, 'gophership_vault_records'), 0);
+  t.is(valueOf(s, 'gophership_vault_requests'), 0);
   t.is(s.types.get('gophership_export_latency_seconds'), 'histogram');
   t.is(s.types.get('gophership_ingest_accepted_requests_total'), 'counter');
 });
@@ -125,7 +125,7 @@ test('a child that does not answer is left out and counted; a worker refusing fo
   t.true(Date.now() - started < 5000, 'the scrape does not wait for stopped children');
   t.is(valueOf(s, 'gophership_metrics_child_timeouts_total', { process: 'export-0' }), 1);
   t.is(valueOf(s, 'gophership_metrics_child_timeouts_total', { process: 'vault-0' }), 1);
-  t.is(valueOf(s, 'gophership_process_resident_memory_bytes', { process: 'export-0' }), undefined, 'its gauges are left out');
+  t.is(valueOf(s, 'process_resident_memory_bytes', { process: 'export-0' }), undefined, 'its gauges are left out');
   t.is(valueOf(s, 'gophership_ingest_refused_requests_total', { protocol: 'otlp_grpc', reason: 'ring_full' }), 1);
   t.true((valueOf(s, 'gophership_ingest_routed_requests_total', { ring: 'red' }) ?? 0) > 0, 'a full green ring sent requests red');
   t.true((valueOf(s, 'gophership_ring_used_bytes', { ring: 'green-0' }) ?? 0) > 32 * 1024, 'the green ring is full');
@@ -153,15 +153,15 @@ test('counters add up across a child restart', async (t) => {
   const client = connect(engine.grpcPort);
   t.teardown(() => client.close());
   for (let i = 0; i < 4; i++) t.is(await send(client, request(`k${i}`, 5)), null);
-  await scrapeUntil(engine.metricsPort, (x) => valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file[0]' }) === 20);
+  await scrapeUntil(engine.metricsPort, (x) => valueOf(x, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }) === 20);
 
   process.kill(await engine.childPid('export-0'), 'SIGKILL');
   await engine.waitForLog((l) => l.msg === 'child ready' && l.child === 'export-0' && l.restarts === 1);
   const together = await Promise.all([scrape(engine.metricsPort), scrape(engine.metricsPort)]);
-  t.deepEqual(together.map((x) => valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file[0]' })), [20, 20], 'concurrent scrapes count the dead exporter once');
+  t.deepEqual(together.map((x) => valueOf(x, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' })), [20, 20], 'concurrent scrapes count the dead exporter once');
   for (let i = 4; i < 6; i++) t.is(await send(client, request(`k${i}`, 5)), null);
-  const s = await scrapeUntil(engine.metricsPort, (x) => (valueOf(x, 'gophership_export_records_sent_total', { exporter: 'file[0]' }) ?? 0) >= 30);
-  t.is(valueOf(s, 'gophership_export_records_sent_total', { exporter: 'file[0]' }), 30, 'the dead exporter\'s 20 plus its successor\'s 10');
+  const s = await scrapeUntil(engine.metricsPort, (x) => (valueOf(x, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }) ?? 0) >= 30);
+  t.is(valueOf(s, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }), 30, 'the dead exporter\'s 20 plus its successor\'s 10');
   t.is(valueOf(s, 'gophership_child_restarts_total', { role: 'export', process: 'export-0' }), 1);
   t.is(valueOf(s, 'gophership_child_up', { process: 'export-0' }), 1);
 });

@@ -1,9 +1,10 @@
 /**
- * Every metric the Grafana dashboard and docs/metrics.md name is served by a live engine,
- * and every metric a live engine serves is documented.
+ * Every metric the Grafana dashboard and the docs (docs/*.md, README.md) name is served by a
+ * live engine, every metric a live engine serves is in docs/metrics.md, and the names say
+ * what they count: no gauge ends in `_total`.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEPLOYMENTS } from './helpers/deployments';
 import { ROOT, startEngine } from './helpers/engine';
@@ -18,8 +19,19 @@ const PENDING_LEAD_METRICS: string[] = [];
 
 const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
 
+/** Our metrics, and the process and Node.js runtime metrics under their conventional names. */
+const METRIC_NAME = /\b(?:gophership|process|nodejs)_[a-z0-9_]*[a-z0-9]/g;
+/** Names in the docs with our prefix that are not metrics. */
+const NOT_METRICS = new Set(['gophership_native']);
+
 function namesIn(text: string): Set<string> {
-  return new Set(text.match(/gophership_[a-z0-9_]*[a-z0-9]/g) ?? []);
+  return new Set((text.match(METRIC_NAME) ?? []).filter((name) => !NOT_METRICS.has(name)));
+}
+
+/** Every page of docs/ and the README, by path. */
+function docPages(): Array<[string, string]> {
+  const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  return [...pages, 'README.md'].map((path) => [path, readFileSync(join(ROOT, path), 'utf8')]);
 }
 
 /** The metric family a referenced series name belongs to, or undefined when none is served. */
@@ -34,14 +46,14 @@ const dashboardExprs = (): string => {
   return dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => target.expr)).join('\n');
 };
 
-test('the names in the dashboard and in docs/metrics.md are served; what is served is documented', async (t) => {
+test('the names in the dashboard and in the docs are served; what is served is in docs/metrics.md; no gauge ends in _total', async (t) => {
   const engine = await startEngine({ ingest: { workers: 1 } });
   t.teardown(() => engine.cleanup());
   // startEngine waited for "engine ready": every child, the exporter and the vault included, has started.
   const s = await scrape(engine.metricsPort);
   const docs = readFileSync(join(ROOT, 'docs/metrics.md'), 'utf8');
 
-  for (const [source, text] of [['the dashboard', dashboardExprs()], ['docs/metrics.md', docs]] as const) {
+  for (const [source, text] of [['the dashboard', dashboardExprs()], ...docPages()]) {
     const missing: string[] = [];
     const pending: string[] = [];
     for (const name of namesIn(text)) {
@@ -59,7 +71,14 @@ test('the names in the dashboard and in docs/metrics.md are served; what is serv
   }
 
   const documented = namesIn(docs);
-  const undocumented = [...s.types.keys()].filter((name) => name.startsWith('gophership_') && !documented.has(name));
+  const undocumented = [...s.types.keys()].filter((name) => !documented.has(name));
   t.deepEqual(undocumented, [], 'every served metric is in docs/metrics.md');
+  const gaugesNamedTotal = [...s.types].filter(([name, type]) => type === 'gauge' && name.endsWith('_total')).map(([name]) => name);
+  t.deepEqual(gaugesNamedTotal, [], 'no gauge ends in _total (Prometheus reads that as a counter)');
+  const prefixed = [...s.types.keys()].filter((name) => /^gophership_(process|nodejs)_/.test(name) && name !== 'gophership_process_tree_rss_bytes');
+  t.deepEqual(prefixed, [], 'process and Node.js metrics keep their conventional names');
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
+    t.truthy(s.samples.get(name)?.find((x) => x.labels.process === 'supervisor'), `${name} with a process label`);
+  }
   t.true(namesIn(dashboardExprs()).size >= 25, 'the dashboard was read');
 });

@@ -16,7 +16,7 @@ function request(tag: string): Buffer {
   return Buffer.from(ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject({ resourceLogs: [{ scopeLogs: [{ logRecords }] }] })).finish());
 }
 
-test('vault metrics: records written and held, recovery findings after a torn tail, replay progress', async (t) => {
+test('vault metrics: requests written and held, recovery findings after a torn tail, replay progress', async (t) => {
   const first = await startEngine({ ingest: { workers: 1 }, zones: { force: 'red' } });
   t.teardown(() => first.cleanup());
   const client = new grpc.Client(`127.0.0.1:${first.grpcPort}`, grpc.credentials.createInsecure());
@@ -25,9 +25,9 @@ test('vault metrics: records written and held, recovery findings after a torn ta
     t.is(err, null);
   }
   client.close();
-  const s = await scrapeUntil(first.metricsPort, (x) => valueOf(x, 'gophership_vault_written_records_total') === 5);
+  const s = await scrapeUntil(first.metricsPort, (x) => valueOf(x, 'gophership_vault_written_requests_total') === 5);
   t.is(valueOf(s, 'gophership_ingest_routed_requests_total', { ring: 'red' }), 5);
-  t.is(valueOf(s, 'gophership_vault_records'), 5);
+  t.is(valueOf(s, 'gophership_vault_requests'), 5);
   t.is(valueOf(s, 'gophership_vault_segments'), 1);
   t.true((valueOf(s, 'gophership_vault_size_bytes') ?? 0) > 0);
   t.is(await first.stop(), 0);
@@ -39,18 +39,20 @@ test('vault metrics: records written and held, recovery findings after a torn ta
   const second = await first.relaunch({ zones: { force: 'auto' }, vault: { auto_replay: false } });
   t.teardown(() => second.cleanup());
   await second.waitForLog((l) => l.msg === 'child ready' && l.child === 'vault-0');
-  const recovered = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_vault_records') !== undefined);
+  const recovered = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_vault_requests') !== undefined);
   t.true((valueOf(recovered, 'gophership_vault_recovery_truncated_bytes_total') ?? 0) >= 100, 'the torn tail was cut off and counted');
-  t.is(valueOf(recovered, 'gophership_vault_recovery_corrupt_records_total'), 0);
-  t.is(valueOf(recovered, 'gophership_vault_records'), 5, 'every whole record is kept');
+  t.is(valueOf(recovered, 'gophership_vault_recovery_corrupt_requests_total'), 0);
+  t.is(valueOf(recovered, 'gophership_vault_requests'), 5, 'every whole record is kept');
 
   const replay = await gsCtl('replay', '--online', '--config', second.configPath);
   t.is(replay.code, 0, replay.stderr);
   await second.waitForLog((l) => l.msg === 'replay done');
-  const replayed = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_replay_records_total') === 5);
+  const replayed = await scrapeUntil(second.metricsPort, (x) => valueOf(x, 'gophership_replay_requests_total') === 5);
   t.is(valueOf(replayed, 'gophership_replay_active'), 0);
   t.is(valueOf(replayed, 'gophership_replay_segments_remaining'), 0);
-  t.is(valueOf(replayed, 'gophership_vault_records'), 0);
+  t.is(valueOf(replayed, 'gophership_vault_requests'), 0);
   t.true((valueOf(replayed, 'gophership_replay_bytes_total') ?? 0) > 0);
-  t.is(valueOf(replayed, 'gophership_export_records_sent_total', { exporter: 'file[0]' }), 15, 'replayed requests are decoded and counted by the exporter');
+  t.is(valueOf(replayed, 'gophership_export_sent_log_records_total', { exporter: 'file[0]' }), 15, 'replayed requests are decoded and counted by the exporter');
+  t.is(valueOf(replayed, 'gophership_export_received_log_records_total', { path: 'replay' }), 15, 'their log records came in by the replay path');
+  t.is(valueOf(replayed, 'gophership_export_received_log_records_total', { path: 'green' }), 0);
 });

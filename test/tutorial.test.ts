@@ -101,8 +101,8 @@ test('docs/tutorial.md: its commands, run as written, deliver every record, forc
   );
   const zones = outputs('npx gs-ctl status').map((s) => /^zone: (\w+)/m.exec(s)?.[1]);
   t.deepEqual(zones, ['green', 'red', 'green'], 'status: Green at start, Red when forced, Green again after zone auto');
-  t.regex(outputs('npx gs-ctl status')[2], /^vault: 0\.0 KiB, 0 records not replayed/m);
-  t.regex(outputs('npx gs-ctl status')[2], /^replay: done, [1-9]\d* records/m);
+  t.regex(outputs('npx gs-ctl status')[2], /^vault: 0\.0 KiB, 0 requests not replayed/m);
+  t.regex(outputs('npx gs-ctl status')[2], /^replay: done, [1-9]\d* requests/m);
 
   const vaultRecords = outputs('npx gs-ctl vault ls var/vault').map((s) => Number(/^total: \d+ segments, (\d+) records/m.exec(s)?.[1]));
   t.is(vaultRecords.length, 2);
@@ -123,7 +123,7 @@ test('docs/tutorial.md: its commands, run as written, deliver every record, forc
   t.is(ids.size, 2000);
 
   const metrics = runs.find((r) => r.command.startsWith('curl '))!.stdout;
-  t.regex(metrics, /^gophership_export_records_sent_total\{exporter="file\[0\]"\} 2000$/m);
+  t.regex(metrics, /^gophership_export_sent_log_records_total\{exporter="file\[0\]"\} 2000$/m);
   t.regex(metrics, /^gophership_zone_transitions_total\{from="red",to="green"\} 1$/m);
 
   t.regex(outputs('npx gs-ctl drain')[0], /every ring is empty/);

@@ -117,7 +117,7 @@ async function replayOffline(config: Config, vaultDir: string, rate: number, pro
     try {
       const summary = await replayVault({
         dir: vaultDir,
-        handle: ({ segment, records }) => pipeline.export(records, (r) => `vault ${basename(segment)} seq ${r.seq}`),
+        handle: ({ segment, records }) => pipeline.export(records, (r) => `vault ${basename(segment)} seq ${r.seq}`, 'replay'),
         recordsPerSecond: rate,
         vaultRecords: recovered.records,
         onProgress: (p) => progress.update(p),

@@ -28,7 +28,7 @@ export class ProgressPrinter {
     if (now - this.lastMs < (this.tty ? TTY_PROGRESS_EVERY_MS : JSON_PROGRESS_EVERY_MS)) return;
     this.lastMs = now;
     if (this.tty) {
-      this.out.write(`\r\x1b[2K${p.records} records, ${mebibytes(p.bytes)}, ${Math.round(p.recordsPerSecond)} records/s, ETA ${p.etaSeconds === null ? '?' : `${Math.ceil(p.etaSeconds)}s`}`);
+      this.out.write(`\r\x1b[2K${p.records} requests, ${mebibytes(p.bytes)}, ${Math.round(p.recordsPerSecond)} requests/s (vault records), ETA ${p.etaSeconds === null ? '?' : `${Math.ceil(p.etaSeconds)}s`}`);
       this.lineOpen = true;
     } else {
       this.out.write(`${JSON.stringify({ records: p.records, bytes: p.bytes, rate: Math.round(p.recordsPerSecond), eta_s: p.etaSeconds === null ? null : Math.ceil(p.etaSeconds) })}\n`);

@@ -41,9 +41,11 @@ function formatStatus(s: EngineStatusMessage): string {
   for (const c of s.children) lines.push(`  ${c.name.padEnd(10)} ${c.pid === 0 ? 'not running' : `pid ${c.pid}, up ${duration(c.uptime_ms)}`}, ${c.restarts} restarts`);
   lines.push('rings:');
   for (const r of s.rings) lines.push(`  ${r.name.padEnd(10)} ${percent(r.used_bytes / r.capacity_bytes)} of ${bytes(r.capacity_bytes)} (${r.used_bytes} bytes)`);
-  lines.push(`vault: ${bytes(s.vault.bytes)}, ${s.vault.records} records not replayed (${s.vault.dir})`);
+  // A vault record is one request as ingest received it (a run of lines for the lines
+  // receiver), not a log record: the replay rate and vault.replay_records_per_second count those.
+  lines.push(`vault: ${bytes(s.vault.bytes)}, ${s.vault.records} requests not replayed (${s.vault.dir})`);
   const r = s.replay;
-  lines.push(`replay: ${r.state}${r.state === 'idle' ? '' : `, ${r.records} records, ${bytes(r.bytes)}, cursor ${r.cursor}, ${Math.round(r.records_per_second)} records/s`}${r.error ? `, ${r.error}` : ''}`);
+  lines.push(`replay: ${r.state}${r.state === 'idle' ? '' : `, ${r.records} requests, ${bytes(r.bytes)}, cursor ${r.cursor}, ${Math.round(r.records_per_second)} requests/s (vault records, limited by vault.replay_records_per_second)`}${r.error ? `, ${r.error}` : ''}`);
   lines.push('exporters:');
   for (const e of s.exporters) {
     lines.push(`  ${e.name.padEnd(10)} backlog ${bytes(e.backlog_bytes)}, last error: ${e.last_error === '' ? 'none' : `${e.last_error} (${new Date(e.last_error_ms).toISOString()})`}`);

@@ -9,6 +9,9 @@ import { registry } from '../common/metrics';
 import { mirroredCounter } from '../common/mirrored-metrics';
 import type { ExportBatch, Exporter } from './exporter';
 
+/** How a batch reached the exporter: from a green ring, or replayed from the vault. */
+export type ExportPath = 'green' | 'replay';
+
 interface ExporterCounts {
   sent: number;
   failed: number;
@@ -20,6 +23,13 @@ interface ExporterCounts {
 export const exportCounts = {
   /** Undecodable requests and requests a downstream refused for good. */
   deadLetteredRequests: 0,
+  /**
+   * Log records the exporters took out of their rings, once each whatever the number of
+   * exporters, by the path they came by: `green` straight from ingest, `replay` from the
+   * vault. Ingest does not walk most requests deep enough to count their log records, so
+   * this is where records in are compared with records sent.
+   */
+  receivedLogRecords: { green: 0, replay: 0 } as Record<ExportPath, number>,
   byExporter: new Map<string, ExporterCounts>(),
 };
 
@@ -39,22 +49,28 @@ function register(): Histogram<'exporter'> {
   const each = (pick: keyof ExporterCounts) => (report: (labels: { exporter: string }, value: number) => void) =>
     exportCounts.byExporter.forEach((c, exporter) => report({ exporter }, c[pick]));
   mirroredCounter({
-    name: 'gophership_export_records_sent_total',
+    name: 'gophership_export_sent_log_records_total',
     help: 'Log records an exporter took (written, or acknowledged downstream), by exporter.',
     labelNames: ['exporter'],
     read: each('sent'),
   });
   mirroredCounter({
-    name: 'gophership_export_records_failed_total',
+    name: 'gophership_export_failed_log_records_total',
     help: 'Log records in batches an exporter failed to take; the batch stays in its ring and is retried.',
     labelNames: ['exporter'],
     read: each('failed'),
   });
   mirroredCounter({
-    name: 'gophership_export_records_rejected_total',
+    name: 'gophership_export_rejected_log_records_total',
     help: 'Log records a downstream refused within an accepted request (OTLP partial success, rejected_log_records); not retried.',
     labelNames: ['exporter'],
     read: each('rejected'),
+  });
+  mirroredCounter({
+    name: 'gophership_export_received_log_records_total',
+    help: 'Log records the exporters took out of their rings (every exporter done with the batch), once each, by path: green (from ingest) or replay (from the vault).',
+    labelNames: ['path'],
+    read: (report) => Object.entries(exportCounts.receivedLogRecords).forEach(([path, n]) => report({ path }, n)),
   });
   mirroredCounter({
     name: 'gophership_export_retries_total',
@@ -89,6 +105,8 @@ export class MeasuredExporter implements Exporter {
     this.writesJson = exporter.writesJson;
     this.counts = countsOf(exporter.name);
     this.observe = latency.labels(exporter.name).observe;
+    // Served at 0 before the first batch, so a dashboard shows a line rather than no data.
+    latency.zero({ exporter: exporter.name });
   }
 
   async export(batch: ExportBatch, signal: AbortSignal): Promise<void> {

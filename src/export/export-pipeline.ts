@@ -26,7 +26,7 @@ import type { RingRecord } from '../common/ring';
 import { openDeadLetter, type DeadLetter } from './dead-letter';
 import { attributeMerge, resourceSplicer, type AttributeMerge } from './enrichment';
 import { contiguous, type ExportBatch, type Exporter, type PreparedRequest } from './exporter';
-import { MeasuredExporter } from './export-metrics';
+import { exportCounts, MeasuredExporter, type ExportPath } from './export-metrics';
 import { FileExporter } from './file-exporter';
 import { JsonBytes } from './json-bytes';
 import { decodeLinesRecord } from './lines-decoder';
@@ -93,8 +93,11 @@ export class ExportPipeline {
     return this.deadLetter.count;
   }
 
-  /** `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq). */
-  async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string): Promise<void> {
+  /**
+   * `sourceOf` names a record for the dead-letter file (ring, or vault segment and seq);
+   * `path` says whether the records come from ingest or from the vault, for the metrics.
+   */
+  async export<R extends ExportInput>(records: readonly R[], sourceOf: (record: R) => string, path: ExportPath = 'green'): Promise<void> {
     let requests: PreparedRequest[] = [];
     let resources = 0;
     this.json?.reset();
@@ -119,18 +122,22 @@ export class ExportPipeline {
       // of many tiny ones is sent in parts, so what is held follows the heap cap, not the
       // count a client chose. A part sent may be sent again if the rest fails (at least once).
       if (resources >= this.resourceBudget) {
-        await this.send(requests, sourceOf(record));
+        await this.send(requests, sourceOf(record), path);
         requests = [];
         resources = 0;
         this.json?.reset();
       }
     }
-    if (requests.length > 0) await this.send(requests, sourceOf(records[0]));
+    if (requests.length > 0) await this.send(requests, sourceOf(records[0]), path);
   }
 
-  private async send(requests: PreparedRequest[], source: string): Promise<void> {
+  private async send(requests: PreparedRequest[], source: string, path: ExportPath): Promise<void> {
     const batch: ExportBatch = { requests, json: this.json?.view() ?? null, source };
     await Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch)));
+    // Counted once every exporter is done with them: a failed batch stays in its ring and
+    // comes back, and would be counted twice (a part of a batch sent in parts still can be,
+    // as it is sent twice: at least once, like the exporters' own counts).
+    for (const request of requests) exportCounts.receivedLogRecords[path] += request.logRecords;
   }
 
   /** Stops every delivery in progress; their batches stay in the ring for the next process. */

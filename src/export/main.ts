@@ -41,7 +41,7 @@ runChild(async ({ index, config }, log) => {
     sendToSupervisor({ type: 'export-error', error: `${where}: ${code}${(err as Error).message}` });
   };
   const pipeline = new ExportPipeline(config, log, index, (source, exporter, err) => report(`${source} ${exporter}`, err));
-  const handle = (ring: string, batch: readonly RingRecord[]): Promise<void> => pipeline.export(batch, () => ring);
+  const handle = (ring: string, batch: readonly RingRecord[]): Promise<void> => pipeline.export(batch, () => ring, ring === REPLAY_RING ? 'replay' : 'green');
   const paths = ringPaths(config.rings.dir, 'green', rings);
   // Exporter 0 also takes what the vault replays.
   if (index === 0) paths.set(REPLAY_RING, replayRingPath(config.rings.dir));

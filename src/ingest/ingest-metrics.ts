@@ -1,6 +1,7 @@
 /**
- * An ingest worker's series. Ingest never parses, so it counts requests and bytes, not log
- * records (the exporters count those). Everything here mirrors plain numbers that the
+ * An ingest worker's series. Ingest does not decode, so it counts requests and bytes; log
+ * records only where it scans a request whole anyway (OTLP/JSON bodies), and the exporters
+ * count them all. Everything here mirrors plain numbers that the
  * request path bumps (ProtocolCounters, CountingRingWriter): a scrape copies them.
  */
 import { mirroredCounter, mirroredGauge } from '../common/mirrored-metrics';
@@ -11,8 +12,6 @@ import type { LinesCounters } from './lines-server';
 import type { ConnectionCounters } from './connection-cap';
 import type { InflightBudget } from './inflight-budget';
 import { CAPACITY_MESSAGES, type CapacityRefusal, type ProtocolCounters, type Receiver } from './receiver';
-
-
 
 /** How often a worker looks whether it refused for capacity: the resolution of "refusing". */
 const REFUSING_CHECK_MS = 1000;
@@ -59,6 +58,11 @@ export class IngestMetrics {
       help: 'Message bytes of accepted requests as received (compressed when the client compressed), by protocol.',
       labelNames: ['protocol'],
       read: (report) => this.eachProtocol((protocol, c) => report({ protocol }, c.acceptedBytes)),
+    });
+    mirroredCounter({
+      name: 'gophership_ingest_accepted_json_log_records_total',
+      help: 'Log records in accepted OTLP/HTTP JSON bodies (the body check scans them whole); protobuf and lines are counted by the exporters only.',
+      read: (report) => report({}, this.servers.reduce((sum, { counters }) => sum + (counters.acceptedJsonLogRecords ?? 0), 0)),
     });
     mirroredCounter({
       name: 'gophership_ingest_refused_requests_total',

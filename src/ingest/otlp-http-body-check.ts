@@ -17,6 +17,8 @@ export interface BodyCheck {
   push(bytes: Uint8Array): string | undefined;
   /** A reason when the whole body is not valid. */
   finish(): string | undefined;
+  /** Log records seen, where the check walks that deep (JSON, which it scans whole). */
+  readonly logRecords?: number;
 }
 
 const enum ProtoState {

@@ -52,7 +52,7 @@ export interface OtlpHttpServerOptions {
 }
 
 /** `bodyIdle`: the body stopped arriving for idle_timeout_ms before it was complete. */
-export type OtlpHttpCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'notFound' | 'methodNotAllowed' | 'unsupportedMediaType' | 'bodyIdle'>;
+export type OtlpHttpCounters = ProtocolCounters<CapacityRefusal | 'tooLarge' | 'malformed' | 'notFound' | 'methodNotAllowed' | 'unsupportedMediaType' | 'bodyIdle'> & { acceptedJsonLogRecords: number };
 
 export type OtlpHttpServer = Receiver<OtlpHttpCounters>;
 
@@ -84,6 +84,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
     acceptedBytes: 0,
     refused: { ringFull: 0, overloaded: 0, tooLarge: 0, malformed: 0, notFound: 0, methodNotAllowed: 0, unsupportedMediaType: 0, bodyIdle: 0 },
     cancelled: 0,
+    acceptedJsonLogRecords: 0,
   };
   // Each connection draws on the worker's budget through its own share (inflight-budget.ts).
   const shares = new WeakMap<Socket, InflightShare>();
@@ -166,6 +167,7 @@ export function createOtlpHttpServer(options: OtlpHttpServerOptions): OtlpHttpSe
       release();
       counters.acceptedRequests++;
       counters.acceptedBytes += received;
+      counters.acceptedJsonLogRecords += check.logRecords ?? 0;
       const durable = sink.whenDurable?.();
       if (durable === undefined) respondOk(res, encoding);
       else durable.then(() => respondOk(res, encoding));

@@ -33,6 +33,11 @@ export interface ProtocolCounters<Reason extends string = string> {
   refused: Record<Reason, number>;
   /** Requests that ended before an answer: the client reset or went away, or close() passed its grace. */
   cancelled: number;
+  /**
+   * Log records in accepted OTLP/JSON bodies, which the OTLP/HTTP body check scans whole;
+   * absent where the receiver does not walk a request that deep (protobuf, lines).
+   */
+  acceptedJsonLogRecords?: number;
 }
 
 export interface Receiver<Counters> {

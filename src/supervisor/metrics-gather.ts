@@ -38,7 +38,8 @@ export class MetricsGatherer {
       name: 'gophership_metrics_child_timeouts_total',
       help: 'Scrapes that left out a running child because it did not answer within metrics.child_timeout_ms, by process.',
       labelNames: ['process'],
-      read: (r) => this.timeouts.forEach((n, process) => r({ process }, n)),
+      // Every child is served from the start, at 0 until it first misses a scrape.
+      read: (r) => this.slots().forEach(({ name }) => r({ process: name }, this.timeouts.get(name) ?? 0)),
     });
   }
 

@@ -26,11 +26,11 @@ export class VaultMetrics {
     mirroredGauge({ name: 'gophership_vault_size_bytes', help: 'Disk bytes of all vault segments.', read: (r) => r({}, state.diskBytes()) });
     mirroredGauge({ name: 'gophership_vault_segments', help: 'Segment files in the vault.', read: (r) => r({}, state.segments()) });
     mirroredGauge({
-      name: 'gophership_vault_records',
-      help: 'Records in the vault not yet replayed: found at start, plus written, minus replayed.',
+      name: 'gophership_vault_requests',
+      help: 'Requests in the vault not yet replayed (a lines record counts as one): found at start, plus written, minus replayed.',
       read: (r) => r({}, Math.max(0, recovered.records + this.writtenRecords - this.replayedRecords)),
     });
-    mirroredCounter({ name: 'gophership_vault_written_records_total', help: 'Records the vault wrote from the red rings.', read: (r) => r({}, this.writtenRecords) });
+    mirroredCounter({ name: 'gophership_vault_written_requests_total', help: 'Requests the vault wrote from the red rings (a lines record counts as one).', read: (r) => r({}, this.writtenRecords) });
     mirroredCounter({ name: 'gophership_vault_written_bytes_total', help: 'Framed bytes the vault wrote from the red rings.', read: (r) => r({}, this.writtenBytes) });
     mirroredCounter({
       name: 'gophership_vault_recovery_truncated_bytes_total',
@@ -38,11 +38,11 @@ export class VaultMetrics {
       read: (r) => r({}, recovered.truncatedBytes),
     });
     mirroredCounter({
-      name: 'gophership_vault_recovery_corrupt_records_total',
+      name: 'gophership_vault_recovery_corrupt_requests_total',
       help: 'Corrupt records recovery skipped in the middle of segments when the vault process started.',
       read: (r) => r({}, recovered.corruptSkipped),
     });
-    mirroredCounter({ name: 'gophership_replay_records_total', help: 'Records replayed from the vault into the export path.', read: (r) => r({}, this.replayedRecords) });
+    mirroredCounter({ name: 'gophership_replay_requests_total', help: 'Requests replayed from the vault into the export path (a lines record counts as one).', read: (r) => r({}, this.replayedRecords) });
     mirroredCounter({ name: 'gophership_replay_bytes_total', help: 'Payload bytes replayed from the vault (as stored).', read: (r) => r({}, this.replayedBytes) });
     mirroredGauge({ name: 'gophership_replay_active', help: '1 while an online replay runs.', read: (r) => r({}, this.replaying ? 1 : 0) });
     mirroredGauge({
