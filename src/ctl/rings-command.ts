@@ -25,8 +25,9 @@ export class RingsCommand extends CtlCommand {
   static override usage = Command.Usage({
     description: 'List (and with --prune remove) ring directories that no running engine uses.',
     details: `
-      Looks in DIR (default /dev/shm) for ring directories of this uid: \`gophership-*\`
-      and any directory holding ring files. One is in use while an engine holds its lock
+      Looks in DIR (default /dev/shm) for ring directories of this uid: the engine's own
+      \`gophership-*\` directories and, only where --in names DIR, any directory holding ring
+      files (a configured rings.dir). One is in use while an engine holds its lock
       or any process maps a file in it; those are never listed. For the others it prints
       the bytes they take (tmpfs: memory) and the bytes of records no reader acknowledged.
 
@@ -47,28 +48,31 @@ export class RingsCommand extends CtlCommand {
     ],
   });
 
-  in = Option.String('--in', '/dev/shm', { description: 'Directory to look in' });
+  in = Option.String('--in', { description: 'Directory to look in (default /dev/shm, where only gophership-* directories are considered)' });
   prune = Option.Boolean('--prune', false, { description: 'Remove orphaned ring directories that hold no records' });
   force = Option.Boolean('--force', false, { description: 'With --prune: remove those that hold records too' });
   json = Option.Boolean('--json', false, { description: 'Print one JSON object instead of a table' });
 
   async execute(): Promise<number> {
     if (this.force && !this.prune) return this.usageError('--force only goes with --prune');
-    if (lstatSync(this.in, { throwIfNoEntry: false })?.isDirectory() !== true) return this.usageError(`${this.in} is not a directory`);
-    const orphans = findOrphans(this.in);
+    const parent = this.in ?? '/dev/shm';
+    if (lstatSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true) return this.usageError(`${parent} is not a directory`);
+    // In the shared /dev/shm only the engine's own names: other programs' (and test suites')
+    // ring-shaped directories there are not ours to judge.
+    const orphans = findOrphans(parent, this.in !== undefined);
     if (this.prune) for (const orphan of orphans) orphan.outcome = prune(orphan, this.force);
-    this.context.stdout.write(this.json ? `${JSON.stringify({ in: this.in, orphans })}\n` : format(this.in, orphans, this.prune));
+    this.context.stdout.write(this.json ? `${JSON.stringify({ in: parent, orphans })}\n` : format(parent, orphans, this.prune));
     return orphans.some((o) => o.outcome !== undefined && o.outcome !== 'removed') ? 1 : 0;
   }
 }
 
-function findOrphans(parent: string): Orphan[] {
+function findOrphans(parent: string, anyName: boolean): Orphan[] {
   const orphans: Orphan[] = [];
   for (const name of readdirSync(parent).sort()) {
     const dir = join(parent, name);
     const st = lstatSync(dir, { throwIfNoEntry: false });
     if (st === undefined || !st.isDirectory() || st.uid !== ownUid()) continue;
-    if (!name.startsWith('gophership-') && !holdsRingFiles(dir)) continue;
+    if (!name.startsWith('gophership-') && !(anyName && holdsRingFiles(dir))) continue;
     try {
       if (ringDirInUse(dir)) continue;
       orphans.push({ dir, ...ringDirUsage(dir) });
