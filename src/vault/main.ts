@@ -5,6 +5,7 @@
  * succeeded by one that recovers the segments, truncates a torn tail, and appends again from
  * the first record not yet committed.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ReplayState } from '../common/child-protocol';
 import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
@@ -34,6 +35,8 @@ const AUTO_REPLAY_CHECK_MS = 1000;
 const ROLL_PADDING_BYTES = 4096;
 // How often the supervisor hears the vault's size, for `gs-ctl status`.
 const STATS_EVERY_MS = 1000;
+// Sampling step of the event-loop delay histogram logged at exit (bench:red reads it).
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 function bytesOf(dir: string): number {
   return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
@@ -50,7 +53,15 @@ runChild(async ({ config }, log) => {
   log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq: writer.lastSeq + 1, directIo: writer.directIo, sync: v.sync });
   const metrics = new VaultMetrics(recovered, { diskBytes: () => writer.diskBytes, segments: () => listSegments(v.dir).length });
 
+  // The event loop's delay from the first batch on: the disk must never stall it.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  let firstBatch = true;
+
   const handle = (ring: string, batch: readonly RingRecord[]): void => {
+    if (firstBatch) {
+      firstBatch = false;
+      loopDelay.enable();
+    }
     // All or nothing: a batch half-appended and then retried would be stored twice. So the
     // space check is an upper bound: each segment roll in the batch can cost a padded block
     // and a segment header on top of the records.
@@ -179,6 +190,8 @@ runChild(async ({ config }, log) => {
       stopReplay.abort();
       await drain.untilIdle();
       drain.close();
+      loopDelay.disable();
+      if (!firstBatch) log.info('vault event-loop delay', { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6, samples: loopDelay.count });
       clearInterval(syncTimer);
       clearInterval(statsTimer);
       writer.close();
