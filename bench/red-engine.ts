@@ -51,7 +51,8 @@ export interface VaultContents {
 export async function startRedEngine(workers: number, redRingMib: number): Promise<RedEngine> {
   const engine = await launchEngine('bench-red', (dir, ringDir, port) => ({
     data_dir: dir,
-    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] } },
+    // No OTLP/HTTP or lines listeners: their default ports may be another engine's on a shared machine.
+    ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
     rings: { dir: ringDir, red_bytes: redRingMib * MiB },
     vault: { max_bytes: VAULT_MAX_BYTES },
     zones: { force: 'red' },
