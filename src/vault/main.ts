@@ -11,6 +11,7 @@ import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { GopherShipError, VaultFullError } from '../common/errors';
+import { VAULT_WRITE_BUFFERS } from '../common/memory-plan';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { releaseIdleRings } from '../common/ring-release';
@@ -31,8 +32,6 @@ import { VaultMetrics } from './vault-metrics';
 const BATCH_RECORDS = 4096;
 /** How often an idle vault looks whether an automatic replay is due. */
 const AUTO_REPLAY_CHECK_MS = 1000;
-// Two writes in flight while the next batch is staged in the third (memory-plan.ts counts them).
-const WRITE_BUFFERS = 3;
 // How often the supervisor hears the vault's size, for `gs-ctl status`.
 const STATS_EVERY_MS = 1000;
 // Sampling step of the event-loop delay histogram logged at exit (bench:red reads it).
@@ -46,7 +45,7 @@ runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
   const openWriter = (lastSeq: number): SegmentWriter =>
-    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: v.write_buffer_bytes, buffers: WRITE_BUFFERS });
+    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: v.write_buffer_bytes, buffers: VAULT_WRITE_BUFFERS });
   // A replay that emptied the vault leaves its cursor behind: new records must number above
   // it, or the next replay would take them for done and delete them.
   let writer = openWriter(Math.max(recovered.lastSeq, readCursor(v.dir)));
