@@ -88,7 +88,8 @@ runChild(async ({ config }, log) => {
   const drain = new RingDrain(paths, handle, log, { records: BATCH_RECORDS, bytes: v.write_buffer_bytes });
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
-  const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
+  // Not while a replay swaps the writer: the old one is closed, the new one not open yet.
+  const syncTimer = setInterval(() => switching === undefined && writer.syncIfDue(), v.sync_interval_ms).unref();
 
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
   const replayPath = replayRingPath(config.rings.dir);
@@ -114,6 +115,7 @@ runChild(async ({ config }, log) => {
     // the replay may read and delete; new records go to a fresh segment it leaves alone.
     switching = writer.closeAsync().then(() => {
       writer = openWriter(writer.lastSeq);
+      switching = undefined;
     });
     await switching;
     const beforeSeq = writer.lastSeq + 1;
