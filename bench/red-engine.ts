@@ -26,10 +26,18 @@ export interface RedEngine {
   processNames(): Map<number, string>;
   /** SIGTERM, then the exit (SIGKILL of the tree after SHUTDOWN_MS, noted). */
   stop(): Promise<Exit>;
+  /** After exit: the vault's event-loop delay from its first batch to its exit, as it logged it. */
+  vaultLoopDelay(): LoopDelay | undefined;
   /** After exit: what the vault holds, read back record by record. */
   vaultContents(): VaultContents;
   /** Kills whatever still runs and removes the data_dir and the ring dir. */
   cleanup(): void;
+}
+
+export interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface VaultContents {
@@ -43,6 +51,7 @@ export interface VaultContents {
 export async function startRedEngine(workers: number, redRingMib: number): Promise<RedEngine> {
   const engine = await launchEngine('bench-red', (dir, ringDir, port) => ({
     data_dir: dir,
+    // No OTLP/HTTP or lines listeners: their default ports may be another engine's on a shared machine.
     ingest: { workers, otlp_grpc: { listen: [`127.0.0.1:${port}`] }, otlp_http: { listen: [] }, lines: { listen: [] } },
     rings: { dir: ringDir, red_bytes: redRingMib * MiB },
     vault: { max_bytes: VAULT_MAX_BYTES },
@@ -58,6 +67,7 @@ export async function startRedEngine(workers: number, redRingMib: number): Promi
     notes,
     processNames: () => new Map([[child.pid!, 'supervisor'], ...[...engine.childPids()].map(([name, pid]): [number, string] => [pid, name])]),
     stop: () => engine.stop(SHUTDOWN_MS),
+    vaultLoopDelay: () => engine.logs.find((line) => line.msg === 'vault event-loop delay') as (LoopDelay & { msg: string }) | undefined,
     vaultContents: () => readVault(vaultDir),
     cleanup: engine.cleanup,
   };

@@ -52,6 +52,8 @@ interface Row {
   disk_mb_per_s?: number;
   drain_s?: number;
   vault?: VaultContents;
+  /** Red: the vault's event-loop delay p99 from its first batch to its exit, ms. */
+  vault_loop_p99_ms?: number;
   /** Red: vault MB/s over the same round's dd MB/s. */
   vault_to_dd?: number;
   notes: string[];
@@ -229,6 +231,9 @@ async function measureRed(batch: number, round: number, s: BenchSettings, target
     row.disk_mb_per_s = vault.fileBytes / ((exit.epochMs - gen.first_request_epoch_ms) / 1000) / 1e6;
     row.drain_s = (exit.epochMs - gen.last_answer_epoch_ms) / 1000;
     row.vault = vault;
+    const loopDelay = engine.vaultLoopDelay();
+    if (loopDelay === undefined) row.notes.push('the vault logged no event-loop delay');
+    else row.vault_loop_p99_ms = loopDelay.p99Ms;
     row.notes.push(...engine.notes);
     if (exit.code !== 0) row.notes.push(`engine exited with code ${exit.code}, signal ${exit.signal}`);
     if (vault.records !== gen.requests_ok) row.notes.push(`ERROR: the engine accepted ${gen.requests_ok} requests but its vault holds ${vault.records} records`);
@@ -304,8 +309,8 @@ function num(value: number | undefined, digits: number): string {
 
 function formatMedians(rows: readonly Row[]): string {
   const lines = [
-    '| batch | run | accepted logs/s | accepted MB/s | × baseline | refused requests (share) | disk MB/s | vault / dd | drain s | receiver CPU, cores | CPU µs / log | max Σ RssAnon MiB | generator CPU, cores | other load, cores | vault records = accepted |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| batch | run | accepted logs/s | accepted MB/s | × baseline | refused requests (share) | disk MB/s | vault / dd | vault loop p99 ms | drain s | receiver CPU, cores | CPU µs / log | max Σ RssAnon MiB | generator CPU, cores | other load, cores | vault records = accepted |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const batch of [...new Set(rows.map((r) => r.batch))]) {
     const med = (target: Row['target'], key: keyof Row): number | undefined => {
@@ -316,9 +321,9 @@ function formatMedians(rows: readonly Row[]): string {
     const refusedShare = median(reds.map((r) => (100 * r.requests_refused!) / (r.requests_ok! + r.requests_refused! + r.requests_error!)));
     const matches = reds.map((r) => (r.vault!.records === r.requests_ok ? `${r.vault!.records} ✓` : `${r.vault!.records} ≠ ${r.requests_ok}`)).join(', ');
     lines.push(
-      `| ${batch} | no-op baseline (1 process) | ${num(med('baseline', 'logs_per_s'), 0)} | ${num(med('baseline', 'mb_per_s'), 1)} | | ${num(med('baseline', 'requests_refused'), 0)} | | | | ${num(med('baseline', 'cores'), 2)} | ${num(med('baseline', 'cpu_us_per_log'), 2)} | ${num(med('baseline', 'max_anon_mib'), 0)} | ${num(med('baseline', 'generator_cores'), 2)} | ${num(med('baseline', 'other_cores'), 2)} | |`,
-      `| ${batch} | engine, Red path | ${num(med('red', 'logs_per_s'), 0)} | ${num(med('red', 'mb_per_s'), 1)} | ${num(med('red', 'logs_per_s')! / med('baseline', 'logs_per_s')!, 2)} | ${num(med('red', 'requests_refused'), 0)} (${num(refusedShare, 1)} %) | ${num(med('red', 'disk_mb_per_s'), 1)} | ${num(med('red', 'vault_to_dd'), 2)} | ${num(med('red', 'drain_s'), 1)} | ${num(med('red', 'cores'), 2)} | ${num(med('red', 'cpu_us_per_log'), 2)} | ${num(med('red', 'max_anon_mib'), 0)} | ${num(med('red', 'generator_cores'), 2)} | ${num(med('red', 'other_cores'), 2)} | ${matches} |`,
-      `| ${batch} | dd bs=1M oflag=direct (${DD_MIB} MiB) | | | | | ${num(med('dd', 'disk_mb_per_s'), 1)} | 1.00 | | | | | | | |`,
+      `| ${batch} | no-op baseline (1 process) | ${num(med('baseline', 'logs_per_s'), 0)} | ${num(med('baseline', 'mb_per_s'), 1)} | | ${num(med('baseline', 'requests_refused'), 0)} | | | | | ${num(med('baseline', 'cores'), 2)} | ${num(med('baseline', 'cpu_us_per_log'), 2)} | ${num(med('baseline', 'max_anon_mib'), 0)} | ${num(med('baseline', 'generator_cores'), 2)} | ${num(med('baseline', 'other_cores'), 2)} | |`,
+      `| ${batch} | engine, Red path | ${num(med('red', 'logs_per_s'), 0)} | ${num(med('red', 'mb_per_s'), 1)} | ${num(med('red', 'logs_per_s')! / med('baseline', 'logs_per_s')!, 2)} | ${num(med('red', 'requests_refused'), 0)} (${num(refusedShare, 1)} %) | ${num(med('red', 'disk_mb_per_s'), 1)} | ${num(med('red', 'vault_to_dd'), 2)} | ${num(med('red', 'vault_loop_p99_ms'), 1)} | ${num(med('red', 'drain_s'), 1)} | ${num(med('red', 'cores'), 2)} | ${num(med('red', 'cpu_us_per_log'), 2)} | ${num(med('red', 'max_anon_mib'), 0)} | ${num(med('red', 'generator_cores'), 2)} | ${num(med('red', 'other_cores'), 2)} | ${matches} |`,
+      `| ${batch} | dd bs=1M oflag=direct (${DD_MIB} MiB) | | | | | ${num(med('dd', 'disk_mb_per_s'), 1)} | 1.00 | | | | | | | | |`,
     );
   }
   const byProcess = [...new Set(rows.map((r) => r.batch))].map((batch) => {
@@ -361,7 +366,7 @@ function describeRow(r: Row): string {
     `max Σ RssAnon ${num(r.max_anon_mib, 0)} MiB`,
   ];
   if (r.vault !== undefined) {
-    parts.push(`vault ${r.vault.segments} segments ${num(r.vault.fileBytes / 1e9, 2)} GB ${r.vault.records} records, ${num(r.disk_mb_per_s, 1)} MB/s to exit, drain ${num(r.drain_s, 1)} s`);
+    parts.push(`vault ${r.vault.segments} segments ${num(r.vault.fileBytes / 1e9, 2)} GB ${r.vault.records} records, ${num(r.disk_mb_per_s, 1)} MB/s to exit, drain ${num(r.drain_s, 1)} s, vault loop p99 ${num(r.vault_loop_p99_ms, 1)} ms`);
   }
   if (r.notes.length > 0) parts.push(`NOTES: ${r.notes.join(' | ')}`);
   return parts.join(', ');

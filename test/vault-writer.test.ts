@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { InvalidArgumentError, VaultClosedError, VaultIoError } from '../src/common/errors';
+import { InvalidArgumentError, VaultClosedError, VaultFullError, VaultIoError } from '../src/common/errors';
 import { RecordKind } from '../src/common/record-kind';
 import { SEGMENT_HEADER_BYTES, alignUp, framedBytes, segmentFileName, type VaultInput } from '../src/vault/segment-format';
 import { scanSegment } from '../src/vault/segment-reader';
@@ -93,6 +93,48 @@ test('a record larger than segmentBytes gets a segment of its own', (t) => {
   writer.close();
   t.deepEqual(segmentFiles(dir).map((f) => basename(f)), [1, 2, 3].map(segmentFileName));
   t.deepEqual(differences(sent, dir), []);
+});
+
+test('appendBatch: batches handed in at once are staged in turn while writes are in flight, and come back identical and in order', async (t) => {
+  const dir = vaultDir(t);
+  const random = seededRandom(11);
+  // Small buffers and segments: batches span several writes and rolls happen inside them.
+  const writer = new SegmentWriter({ dir, segmentBytes: 128 * KiB, bufferBytes: 16 * KiB, buffers: 3, sync: 'always' });
+  const sent: VaultInput[] = [];
+  const rings = Array.from({ length: 3 }, async () => {
+    for (let n = 0; n < 40; n++) {
+      const batch = Array.from({ length: 1 + Math.floor(random() * 30) }, () => randomRecord(random));
+      // Handed in synchronously after the previous one settled: staging order is call order.
+      sent.push(...batch);
+      const last = sent.length;
+      await writer.appendBatch(batch);
+      t.true(writer.syncedSeq >= last, 'a batch settles only once its records are synced');
+    }
+  });
+  await Promise.all(rings);
+  await writer.closeAsync();
+  t.true(writer.directIo);
+  t.is(writer.lastSeq, sent.length);
+  t.true(segmentFiles(dir).length >= 3, 'rolled');
+  t.deepEqual(differences(sent, dir), []);
+  const { scans } = readVault(dir);
+  t.true(scans.every((s) => s.corruptSkipped === 0 && s.tail === 'clean'));
+  await t.throwsAsync(writer.appendBatch([recordFor(1)]), { instanceOf: VaultClosedError });
+});
+
+test('appendBatch: a batch past maxBytes is refused whole with GS_VAULT_FULL, and a one-buffer writer cannot pipeline', async (t) => {
+  const dir = vaultDir(t);
+  const writer = new SegmentWriter({ dir, segmentBytes: 12 * KiB, bufferBytes: 8 * KiB, buffers: 2, maxBytes: 40 * KiB, sync: 'never' });
+  const batch = Array.from({ length: 20 }, (_, i) => ({ ...recordFor(i + 1), payload: new Uint8Array(300) }));
+  await writer.appendBatch(batch);
+  t.is(writer.lastSeq, 20);
+  await t.throwsAsync(writer.appendBatch(Array.from({ length: 200 }, () => batch[0])), { instanceOf: VaultFullError, code: 'GS_VAULT_FULL' });
+  t.is(writer.lastSeq, 20, 'nothing of the refused batch was appended');
+  await writer.appendBatch(batch.slice(0, 5));
+  await writer.closeAsync();
+  t.is(readVault(dir).records.length, 25);
+  const single = new SegmentWriter({ dir: join(dir, 'single') });
+  await t.throwsAsync(single.appendBatch([recordFor(1)]), { instanceOf: InvalidArgumentError });
 });
 
 test('maxBytes makes append refuse instead of deleting anything', (t) => {

@@ -38,6 +38,8 @@ export const DECODED_BATCH_BYTES = MiB;
 export const JSON_EXPANSION = 6;
 /** The vault's segment reader reads ahead this much. */
 export const VAULT_READ_WINDOW_BYTES = MiB;
+/** Staging buffers of vault.write_buffer_bytes the vault rotates: two writes in flight while the third stages. */
+export const VAULT_WRITE_BUFFERS = 3;
 /** A 4 KiB-aligned O_DIRECT write never needs less. */
 const MIN_VAULT_WRITE_BYTES = MiB;
 const MIN_RING_BYTES = MiB;
@@ -192,8 +194,9 @@ function assemble(input: PlanInput, s: PlannedSizes, budget: number, exportBuffe
     rings: s.workers * (s.greenBytes + s.redBytes) + s.replayBytes,
     // Request bytes being received, held outside the V8 heap (Buffers).
     ingest_inflight: s.workers * s.maxInflightBytes,
-    // One O_DIRECT write buffer, one replay batch being read, and the read-ahead window.
-    vault_buffers: 2 * s.vaultWriteBytes + VAULT_READ_WINDOW_BYTES,
+    // The O_DIRECT writes' rotating staging buffers (VAULT_WRITE_BUFFERS: two
+    // in flight, one staging), the replay's batches in flight, and the read-ahead window.
+    vault_buffers: (VAULT_WRITE_BUFFERS + 1) * s.vaultWriteBytes + VAULT_READ_WINDOW_BYTES,
     export_buffers: input.exportProcesses * exportBuffers,
   };
   const total = Object.values(parts).reduce((a, b) => a + b, 0);

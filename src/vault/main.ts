@@ -5,11 +5,13 @@
  * succeeded by one that recovers the segments, truncates a torn tail, and appends again from
  * the first record not yet committed.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ReplayState } from '../common/child-protocol';
 import { runChild, sendToSupervisor } from '../common/child-runtime';
 import { CommitWaiter } from '../common/commit-waiter';
 import { DoorbellSender, commitBellPath, doorbellPath } from '../common/doorbell';
 import { GopherShipError, VaultFullError } from '../common/errors';
+import { VAULT_WRITE_BUFFERS } from '../common/memory-plan';
 import type { RingRecord } from '../common/ring';
 import { attachRing } from '../common/ring';
 import { releaseIdleRings } from '../common/ring-release';
@@ -18,7 +20,7 @@ import { listRings, replayRingPath, ringPaths } from '../common/ring-layout';
 import { ZoneCell, zoneCellPath } from '../common/zone-cell';
 import { replayOnline } from './online-replay';
 import { readCursor } from './replay-cursor';
-import { SEGMENT_HEADER_BYTES, framedBytes } from './segment-format';
+import { framedBytes } from './segment-format';
 import { MAX_UNDELIVERED, type ReplayProgress } from './replayer';
 import { SegmentWriter } from './segment-writer';
 import { listSegments, recoverVault } from './vault-dir';
@@ -30,10 +32,10 @@ import { VaultMetrics } from './vault-metrics';
 const BATCH_RECORDS = 4096;
 /** How often an idle vault looks whether an automatic replay is due. */
 const AUTO_REPLAY_CHECK_MS = 1000;
-// A roll pads the closing segment to the write alignment (4 KiB by default).
-const ROLL_PADDING_BYTES = 4096;
 // How often the supervisor hears the vault's size, for `gs-ctl status`.
 const STATS_EVERY_MS = 1000;
+// Sampling step of the event-loop delay histogram logged at exit (bench:red reads it).
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 function bytesOf(dir: string): number {
   return listSegments(dir).reduce((sum, s) => sum + s.bytes, 0);
@@ -43,44 +45,51 @@ runChild(async ({ config }, log) => {
   const v = config.vault;
   const recovered = recoverVault(v.dir);
   const openWriter = (lastSeq: number): SegmentWriter =>
-    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: v.write_buffer_bytes });
+    new SegmentWriter({ dir: v.dir, firstSeq: lastSeq + 1, segmentBytes: v.segment_bytes, maxBytes: v.max_bytes, usedBytes: bytesOf(v.dir), sync: v.sync, syncIntervalMs: v.sync_interval_ms, bufferBytes: v.write_buffer_bytes, buffers: VAULT_WRITE_BUFFERS });
   // A replay that emptied the vault leaves its cursor behind: new records must number above
   // it, or the next replay would take them for done and delete them.
   let writer = openWriter(Math.max(recovered.lastSeq, readCursor(v.dir)));
   log.info('vault recovered', { dir: v.dir, ...recovered, nextSeq: writer.lastSeq + 1, directIo: writer.directIo, sync: v.sync });
   const metrics = new VaultMetrics(recovered, { diskBytes: () => writer.diskBytes, segments: () => listSegments(v.dir).length });
 
-  const handle = (ring: string, batch: readonly RingRecord[]): void => {
-    // All or nothing: a batch half-appended and then retried would be stored twice. So the
-    // space check is an upper bound: each segment roll in the batch can cost a padded block
-    // and a segment header on top of the records.
-    let records = 0;
-    for (const record of batch) records += framedBytes(record.payload.byteLength);
-    const rolls = 2 + Math.floor(records / v.segment_bytes);
-    const needed = records + rolls * (SEGMENT_HEADER_BYTES + ROLL_PADDING_BYTES);
-    if (writer.diskBytes + needed > v.max_bytes) {
-      throw new VaultFullError(`vault holds ${writer.diskBytes} of vault.max_bytes ${v.max_bytes}; ring ${ring} keeps the records until replay frees space`);
+  // The event loop's delay from the first batch on: the disk must never stall it.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  let firstBatch = true;
+
+  // Set while a replay swaps the writer: batches wait for the fresh one.
+  let switching: Promise<void> | undefined;
+
+  // The batch is staged at once and its promise settles when its records are written (and
+  // synced under `always`); meanwhile the drain hands the other rings' batches, which are
+  // staged behind it while its writes are in flight and share its fdatasync.
+  const handle = async (ring: string, batch: readonly RingRecord[]): Promise<void> => {
+    if (firstBatch) {
+      firstBatch = false;
+      loopDelay.enable();
     }
+    if (switching !== undefined) await switching;
     try {
-      for (const record of batch) {
-        if (!writer.append(record)) throw new VaultFullError('the vault filled up in the middle of a batch, past the space check');
-      }
-      writer.flush();
-      metrics.written(batch.length, records);
+      await writer.appendBatch(batch);
     } catch (err) {
+      // Nothing of the batch was appended: it stays in its ring until replay frees space.
+      if (err instanceof VaultFullError) throw err;
       // Part of the batch may be staged or written: retrying in this process would store it
       // twice or on top of a failed writer. A fresh process recovers the segment and appends
       // again everything the red rings still hold (at least once).
       log.error('vault write failed; exiting for a clean restart', { err, ring });
       process.exit(1);
     }
+    let bytes = 0;
+    for (const record of batch) bytes += framedBytes(record.payload.byteLength);
+    metrics.written(batch.length, bytes);
   };
 
   const paths = ringPaths(config.rings.dir, 'red', listRings(config.rings.dir, 'red'));
   const drain = new RingDrain(paths, handle, log, { records: BATCH_RECORDS, bytes: v.write_buffer_bytes });
   drain.start();
   // Under `interval`, a quiet vault still makes its last writes durable within the bound.
-  const syncTimer = setInterval(() => writer.syncIfDue(), v.sync_interval_ms).unref();
+  // Not while a replay swaps the writer: the old one is closed, the new one not open yet.
+  const syncTimer = setInterval(() => switching === undefined && writer.syncIfDue(), v.sync_interval_ms).unref();
 
   const zone = new ZoneCell(zoneCellPath(config.rings.dir));
   const replayPath = replayRingPath(config.rings.dir);
@@ -104,8 +113,11 @@ runChild(async ({ config }, log) => {
   const replay = async (): Promise<void> => {
     // Close the segment being written, so that every record so far is in a closed segment
     // the replay may read and delete; new records go to a fresh segment it leaves alone.
-    writer.close();
-    writer = openWriter(writer.lastSeq);
+    switching = writer.closeAsync().then(() => {
+      writer = openWriter(writer.lastSeq);
+      switching = undefined;
+    });
+    await switching;
     const beforeSeq = writer.lastSeq + 1;
     metrics.replayStarted(listSegments(v.dir).filter((s) => s.firstSeq < beforeSeq).length);
     const summary = await replayOnline({
@@ -179,9 +191,11 @@ runChild(async ({ config }, log) => {
       stopReplay.abort();
       await drain.untilIdle();
       drain.close();
+      loopDelay.disable();
+      if (!firstBatch) log.info('vault event-loop delay', { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6, samples: loopDelay.count });
       clearInterval(syncTimer);
       clearInterval(statsTimer);
-      writer.close();
+      await writer.closeAsync();
       replayCommitted.close();
       stopReleasing();
       replayBell.close();
