@@ -58,7 +58,9 @@ function size<D extends number | undefined>(min: number, max: number, dflt: D, d
   let inner: z.ZodType<number> = z.number({ error: expected }).int().min(min).max(max);
   if (rule !== undefined) inner = inner.refine(rule.test, { error: expected });
   const parsed = z.preprocess((v) => (typeof v === 'string' ? (parseSize(v) ?? v) : v), inner);
-  const type = `size ${formatSize(min).replace(/(\d)([A-Z])/, '$1 $2')}–${formatSize(max).replace(/(\d)([A-Z])/, '$1 $2')}${rule === undefined ? '' : `, ${rule.type}`}`;
+  const spaced = (n: number): string => formatSize(n).replace(/(\d)([A-Z])/, '$1 $2');
+  const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${spaced(min)}` : `${spaced(min)}–${spaced(max)}`;
+  const type = `size ${range}${rule === undefined ? '' : `, ${rule.type}`}`;
   return finish(parsed, dflt, { type, unit: 'size', ...doc }) as z.ZodType<Opt<number, D>>;
 }
 
