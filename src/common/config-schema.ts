@@ -90,16 +90,16 @@ function path<D extends string | undefined>(dflt: D, doc: KeyDoc): z.ZodType<Opt
 
 const ADDRESS_FORMS = '"host:port" (IPv6 as "[::1]:4317") or "unix:PATH"';
 
-function address(expected: string): z.ZodType<ListenAddress> {
+function address(expected: string, tcpOnly = false): z.ZodType<ListenAddress> {
   return z.string({ error: expected }).transform((s, ctx) => {
     const a = parseAddress(s);
-    if (a === undefined) ctx.issues.push({ code: 'custom', message: expected, input: s });
+    if (a === undefined || (tcpOnly && a.kind !== 'tcp')) ctx.issues.push({ code: 'custom', message: expected, input: s });
     return a as ListenAddress;
   });
 }
 
-function tcpAddress(expected: string): z.ZodType<{ host: string; port: number }> {
-  return address(expected).refine((a) => a.kind === 'tcp', { error: expected }) as z.ZodType<{ host: string; port: number }>;
+function tcpAddress(expected: string): z.ZodType<ListenAddress & { kind: 'tcp' }> {
+  return address(expected, true) as z.ZodType<ListenAddress & { kind: 'tcp' }>;
 }
 
 /** A list of addresses; one written as a scalar is a list of one. */
@@ -132,8 +132,8 @@ function unknownKeyHint(keys: readonly string[], known: readonly string[]): stri
   return `(allowed here: ${known.join(', ')})${near === undefined ? '' : `; did you mean ${near}?`}`;
 }
 
-function mapping<V extends z.ZodType>(value: V, expected: string, dflt: Record<string, z.output<V>>, doc: KeyDoc) {
-  return finish(z.record(z.string(), value, { error: expected }), dflt, doc) as z.ZodType<Record<string, z.output<V>>>;
+function mapping<V extends z.ZodType>(value: (expected: string) => V, expected: string, dflt: Record<string, z.output<V>>, doc: KeyDoc) {
+  return finish(z.record(z.string(), value(expected), { error: expected }), dflt, doc) as z.ZodType<Record<string, z.output<V>>>;
 }
 
 /** The `tls` section of a listener. Its files are checked for readability in tls-config.ts. */
@@ -192,7 +192,7 @@ const otlpCommon = {
   connections: int(1, 64, 2, { description: "Connections to the downstream. One HTTP/2 connection carries a few hundred MB/s at most; more connections spread the load when the downstream has several cores." }),
   max_in_flight: int(1, 256, 4, { description: "Downstream requests one ring batch may have in flight at once. The exporter process handles one batch per ring at a time, so at most rings × this many requests are in flight." }),
   headers: finish(
-    z.record(z.string(), z.string(), { error: 'a mapping of header names to strings' }).transform((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))),
+    z.record(z.string(), z.string({ error: 'a mapping of header names to strings' }), { error: 'a mapping of header names to strings' }).transform((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))),
     {},
     { type: 'mapping of strings', default: 'none', ...{ description: "Sent with every request (gRPC metadata, HTTP headers), e.g. an authorization token. Names are lowercased." } },
   ) as z.ZodType<Record<string, string>>,
@@ -341,8 +341,8 @@ export const configSchema = section({
   enrich: section({
     host_name: bool(true, { description: "Add `host.name` (the host's name, `os.hostname()`)." }),
     service_instance_id: bool(true, { description: "Add `service.instance.id` to resources without one: a UUID (version 5 layout) derived from the host name and, when known, `k8s.pod.uid` and `k8s.container.name`, so it stays the same across restarts. Meant for a sidecar or agent beside one application; on a gateway or a node agent (DaemonSet) receiving many services set it to `false`, or every service gets the engine's id." }),
-    k8s_env: mapping(z.string().min(1), 'a mapping of environment variable names to attribute keys', K8S_ENV_DEFAULT, { type: 'mapping of environment variable to attribute key', ...{ description: "Attributes taken from the engine's environment, as a pod spec sets them with the downward API (`valueFrom.fieldRef`: `metadata.name`, `metadata.uid`, `metadata.namespace`, `spec.nodeName`; the container name as a literal). A variable that is unset or empty adds nothing. Giving the key replaces the whole default mapping; `{}` turns it off. A node agent (DaemonSet) maps only `K8S_NODE_NAME`, and sets `host_name: false` (its hostname is its own Pod's name): the Pod variables would name the agent's own Pod on every application's logs (deployments/daemonset.yaml).", default: "`K8S_POD_NAME: k8s.pod.name`, `K8S_POD_UID: k8s.pod.uid`, `K8S_NAMESPACE_NAME: k8s.namespace.name`, `K8S_NODE_NAME: k8s.node.name`, `K8S_CONTAINER_NAME: k8s.container.name`" } }),
-    attributes: mapping(z.union([z.string(), z.number(), z.boolean()]), 'a mapping of attribute keys to strings, numbers or booleans', {}, { type: 'mapping of attribute key to string, number or boolean', default: 'none', ...{ description: "Static attributes (integers become `intValue`, other numbers `doubleValue`)." } }),
+    k8s_env: mapping((error) => z.string({ error }).min(1, { error }), 'a mapping of environment variable names to attribute keys', K8S_ENV_DEFAULT, { type: 'mapping of environment variable to attribute key', ...{ description: "Attributes taken from the engine's environment, as a pod spec sets them with the downward API (`valueFrom.fieldRef`: `metadata.name`, `metadata.uid`, `metadata.namespace`, `spec.nodeName`; the container name as a literal). A variable that is unset or empty adds nothing. Giving the key replaces the whole default mapping; `{}` turns it off. A node agent (DaemonSet) maps only `K8S_NODE_NAME`, and sets `host_name: false` (its hostname is its own Pod's name): the Pod variables would name the agent's own Pod on every application's logs (deployments/daemonset.yaml).", default: "`K8S_POD_NAME: k8s.pod.name`, `K8S_POD_UID: k8s.pod.uid`, `K8S_NAMESPACE_NAME: k8s.namespace.name`, `K8S_NODE_NAME: k8s.node.name`, `K8S_CONTAINER_NAME: k8s.container.name`" } }),
+    attributes: mapping((error) => z.union([z.string(), z.number(), z.boolean()], { error }), 'a mapping of attribute keys to strings, numbers or booleans', {}, { type: 'mapping of attribute key to string, number or boolean', default: 'none', ...{ description: "Static attributes (integers become `intValue`, other numbers `doubleValue`)." } }),
     override: bool(false, { description: "`true`: the attributes above replace those the resource already has with the same key." }),
   }),
   supervisor: section({
@@ -354,7 +354,7 @@ export const configSchema = section({
   }),
   metrics: section({
     enabled: bool(true, { description: "`false`: no HTTP listener at all." }),
-    listen: finish(tcpAddress('"host:port" (an HTTP endpoint for Prometheus and probes)'), '127.0.0.1:9464', { type: '`host:port` (`[v6]:port`)', default: '`127.0.0.1:9464`', ...{ description: "Where the endpoint listens; TCP only. A port already taken stops the start with `GS_LISTEN_FAILED`." } }) as z.ZodType<{ host: string; port: number }>,
+    listen: finish(tcpAddress('"host:port" (an HTTP endpoint for Prometheus and probes)'), '127.0.0.1:9464', { type: '`host:port` (`[v6]:port`)', default: '`127.0.0.1:9464`', ...{ description: "Where the endpoint listens; TCP only. A port already taken stops the start with `GS_LISTEN_FAILED`." } }) as z.ZodType<ListenAddress & { kind: 'tcp' }>,
     insecure: bool(false, { description: "The endpoint is plaintext HTTP, so an address other than loopback (`127.0.0.0/8`, `::1`, `localhost`) is refused unless this is `true`. Kubernetes probes and a Prometheus on another host need it (`0.0.0.0:9464`)." }),
     child_timeout_ms: duration(10, 60_000, 500, { description: "How long a scrape or a readiness check waits for each child's answer. A scrape leaves a late child out (and counts it in `gophership_metrics_child_timeouts_total`); a readiness check counts a late ingest worker as not ready." }),
     refusing_window_ms: duration(1000, HOUR_MS, 10_000, { description: "An ingest worker that refused a request for lack of room (both rings full, or `ingest.max_inflight_bytes` reached) within this window is *refusing*, and `/readyz` fails." }),
@@ -364,7 +364,7 @@ export const configSchema = section({
     allowed_uids: finish(z.preprocess((v) => (typeof v === 'number' ? [v] : v), z.array(z.number({ error: 'a list of numeric user ids' }).int().min(0).max(0xffffffff), { error: 'a list of numeric user ids' })), undefined, { type: 'list of integers', ...{ description: "Only these uids get answers on the Unix socket; others get `PERMISSION_DENIED` (`GS_CONTROL_DENIED`), and the engine logs their uid and pid.", default: "`[0, <uid of the engine>]`" } }) as z.ZodType<number[] | undefined>,
     tcp: optionalSection(
       {
-        listen: finish(tcpAddress('"host:port" (the Unix socket is control.socket)'), '127.0.0.1:9092', { type: '`host:port`', default: '`127.0.0.1:9092`', ...{ description: "Where it listens." } }) as z.ZodType<{ host: string; port: number }>,
+        listen: finish(tcpAddress('"host:port" (the Unix socket is control.socket)'), '127.0.0.1:9092', { type: '`host:port`', default: '`127.0.0.1:9092`', ...{ description: "Where it listens." } }) as z.ZodType<ListenAddress & { kind: 'tcp' }>,
         // Only cert, key and ca: the control plane always requires a client certificate and TLS 1.3.
         tls: optionalSection({ cert: path(undefined, { description: "Server certificate chain, PEM." }), key: path(undefined, { description: "Its private key, PEM. Never logged." }), ca: path(undefined, { description: "CA bundle, PEM, that client certificates are verified against." }) }, { type: '[TLS section](#tls-sections) with `cert`, `key` and `ca` only', default: '— (required)', leaf: true, ...{ description: "Always TLS 1.3 only and a client certificate signed by `ca`; `client_auth` and `min_version` cannot be set here." } }),
       },

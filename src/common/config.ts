@@ -189,7 +189,7 @@ export function validateConfig(raw: unknown, limit?: { bytes: number; source: st
   }
   const metrics = file.metrics;
   if (!metrics.insecure && !isLoopback(metrics.listen.host)) {
-    throw new ConfigError(`metrics.listen ${formatListen({ kind: 'tcp', ...metrics.listen })} is not a loopback address; the endpoint is plaintext HTTP, so binding it elsewhere needs metrics.insecure: true`);
+    throw new ConfigError(`metrics.listen ${formatListen(metrics.listen)} is not a loopback address; the endpoint is plaintext HTTP, so binding it elsewhere needs metrics.insecure: true`);
   }
   const { insecure: _grpcInsecure, listen: _grpcListen, tls: _grpcTls, ...grpcRest } = ingest.otlp_grpc;
   const { insecure: _httpInsecure, listen: _httpListen, tls: _httpTls, ...httpRest } = ingest.otlp_http;
@@ -244,7 +244,8 @@ function issueMessage(issues: readonly z.core.$ZodIssue[]): string {
   // A discriminated union reports the whole mapping; the value at fault is its type.
   const input = issue.code === 'invalid_union' && 'discriminator' in issue ? (issue.input as Raw | undefined)?.type : issue.input;
   const [expected, hint] = issue.message.split('|');
-  return `Expected ${expected} for ${path || 'the config file'} but received ${describe(input)}${hint === undefined ? '' : ` ${hint}`}`;
+  const received = input === undefined ? 'nothing (the key is required)' : describe(input);
+  return `Expected ${expected} for ${path || 'the config file'} but received ${received}${hint === undefined ? '' : ` ${hint}`}`;
 }
 
 /**
@@ -277,7 +278,7 @@ function resolveControl(control: FileConfig['control'], dataDir: string): Config
     if (control.tcp.tls === undefined) {
       throw new ConfigError('control.tcp has no tls: the TCP control listener is never plaintext; set control.tcp.tls.cert, .key and .ca (the CA that signs operator client certificates), or remove control.tcp and use the Unix socket');
     }
-    tcp = { listen: control.tcp.listen as ListenAddress & { kind: 'tcp' }, tls: parseTlsConfig(control.tcp.tls, 'control.tcp.tls', { mutualOnly: true }) };
+    tcp = { listen: control.tcp.listen, tls: parseTlsConfig(control.tcp.tls, 'control.tcp.tls', { mutualOnly: true }) };
   }
   return {
     socket: resolve(control.socket ?? `${dataDir}/control.sock`),
