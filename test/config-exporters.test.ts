@@ -32,7 +32,7 @@ test('exporter mistakes name the key', (t) => {
     t.throws(() => validateConfig({ exporters: [exporter] }), { instanceOf: ConfigError, message });
   };
   check({ type: 'otlp_grpc', endpoint: 'h:1', batch: { max_recs: 1 } }, /unknown key exporters\[0\]\.batch\.max_recs/);
-  check({ type: 'otlp_grpc', endpoint: 'h:1', tls: { cert_file: '/c.pem' } }, /cert_file and key_file go together/);
+  check({ type: 'otlp_grpc', endpoint: 'h:1', tls: { cert_file: '/c.pem' } }, /cert and key go together/);
   check({ type: 'otlp_grpc', endpoint: 'h:1', max_message_bytes: 2048, batch: { max_bytes: 4096 } }, /exporters\[0\]\.batch\.max_bytes/);
   check({ type: 'stdout', path: '/x' }, /unknown key exporters\[0\]\.path/);
   check({ type: 'otlp_http', endpoint: 'http://h', encoding: 'xml' }, /one of protobuf, json for exporters\[0\]\.encoding/);

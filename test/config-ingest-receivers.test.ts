@@ -30,7 +30,9 @@ test('the connection cap defaults to the smaller of a share of the open-file lim
 
 test('receiver sections are checked like every other: listen entries, bounds, policies, unknown keys', (t) => {
   t.throws(() => validateConfig({ ingest: { otlp_http: { listen: ['4318'] } } }), { message: /ingest\.otlp_http\.listen\[0\]/ });
-  t.throws(() => validateConfig({ ingest: { lines: { listen: 'unix:/x' } } }), { message: /a list of .* for ingest\.lines\.listen/ });
+  // One address may be written without the list around it.
+  t.deepEqual(validateConfig({ ingest: { lines: { listen: 'unix:/x' } } }).ingest.lines.listen, [{ kind: 'unix', path: '/x' }]);
+  t.throws(() => validateConfig({ ingest: { lines: { listen: { port: 5170 } } } }), { message: /a list of .* for ingest\.lines\.listen/ });
   t.throws(() => validateConfig({ ingest: { lines: { long_lines: 'wrap' } } }), { message: /one of split, truncate for ingest\.lines\.long_lines/ });
   t.throws(() => validateConfig({ ingest: { lines: { max_line_bytes: 8 } } }), { message: /ingest\.lines\.max_line_bytes/ });
   t.throws(() => validateConfig({ ingest: { otlp_http: { max_body: 1 } } }), { message: /unknown key ingest\.otlp_http\.max_body/ });

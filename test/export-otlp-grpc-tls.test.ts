@@ -33,12 +33,12 @@ test('mTLS: with its client certificate the exporter delivers; without one the d
   const exporter = (tls: Record<string, string>): Record<string, unknown> => ({
     type: 'otlp_grpc',
     endpoint: `127.0.0.1:${downstream.port}`,
-    tls: { ca_file: pki.ca, server_name: 'localhost', ...tls },
+    tls: { ca: pki.ca, server_name: 'localhost', ...tls },
     batch: { delay_ms: 0 },
     retry: { initial_ms: 20, max_ms: 200 },
   });
 
-  const withCert = await startEngine({ exporters: [exporter({ cert_file: pki.clientCert, key_file: pki.clientKey })] });
+  const withCert = await startEngine({ exporters: [exporter({ cert: pki.clientCert, key: pki.clientKey })] });
   t.teardown(() => withCert.cleanup());
   t.deepEqual(await sendRecords(`http://127.0.0.1:${withCert.grpcPort}`, 'tls', 20), { delivered: 20, failed: 0 });
   await downstream.arrived(1);

@@ -79,7 +79,7 @@ test('SIGHUP and a changed file reload the ingest certificate without dropping a
 
 test('min_version 1.2, configured explicitly, lets a TLS 1.2 client in', async (t) => {
   const { pki, live } = pkiWithLiveFiles(t, 'test-tls12-');
-  const tls = parseTlsConfig({ ...live, ca: pki.ca, min_version: 1.2 }, 'test.tls');
+  const tls = parseTlsConfig({ ...live, ca: pki.ca, min_version: '1.2' }, 'test.tls');
   t.is(tls.min_version, '1.2');
   const { port } = await ingestServer(t, tls);
   t.like(await tlsProbe({ port, ca: pki.ca, ...pki.client, maxVersion: 'TLSv1.2' }), { accepted: true });

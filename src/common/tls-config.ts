@@ -3,8 +3,8 @@
  *
  *   tls: { cert, key, ca, client_auth: require | request | none, min_version: "1.3" | "1.2" }
  *
- * Parsed here once so that every listener section validates it alike. Files are checked for
- * readability at load, so a typo fails `check-config` rather than the first handshake.
+ * Its keys and values are checked by the schema (config-schema.ts); here the files are checked
+ * for readability at load, so a typo fails `check-config` rather than the first handshake.
  */
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,30 +22,28 @@ export interface TlsConfig {
   min_version: TlsMinVersion;
 }
 
-const KEYS = ['cert', 'key', 'ca', 'client_auth', 'min_version'];
-/** The control plane: a client certificate always, TLS 1.3 only. */
-const MUTUAL_ONLY_KEYS = ['cert', 'key', 'ca'];
+/** A TLS section as the schema (config-schema.ts) reads it: keys and spellings already checked. */
+export interface TlsSection {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  client_auth?: ClientAuth;
+  min_version?: TlsMinVersion;
+}
 
 export interface TlsRules {
-  /** Client certificates required and TLS 1.3 only: the keys that could relax that are refused. */
+  /** Client certificates required and TLS 1.3 only (the schema of that section has no keys to relax it). */
   mutualOnly?: boolean;
 }
 
-export function parseTlsConfig(raw: unknown, path: string, rules: TlsRules = {}): TlsConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`Expected a mapping for ${path} but received ${describe(raw)}`);
-  const allowed = rules.mutualOnly === true ? MUTUAL_ONLY_KEYS : KEYS;
-  const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw new ConfigError(`unknown key ${path}.${key} (allowed here: ${allowed.join(', ')})`);
-  }
-  const ca = obj.ca === undefined || obj.ca === null ? null : readableFile(obj.ca, `${path}.ca`);
-  const clientAuth = rules.mutualOnly === true ? 'require' : choice(obj.client_auth, `${path}.client_auth`, ['require', 'request', 'none'] as const, ca === null ? 'none' : 'require');
+/** The section with its files checked for readability and made absolute, and the client_auth default. */
+export function parseTlsConfig(section: TlsSection, path: string, rules: TlsRules = {}): TlsConfig {
+  const ca = section.ca === undefined ? null : readableFile(section.ca, `${path}.ca`);
+  const clientAuth = rules.mutualOnly === true ? 'require' : (section.client_auth ?? (ca === null ? 'none' : 'require'));
   if (clientAuth !== 'none' && ca === null) {
     throw new ConfigError(`${path}.client_auth is ${clientAuth} but ${path}.ca is not set: name the CA bundle that client certificates are verified against`);
   }
-  // YAML reads 1.3 as a number; both spellings mean the same.
-  const minVersion = choice(typeof obj.min_version === 'number' ? String(obj.min_version) : obj.min_version, `${path}.min_version`, ['1.3', '1.2'] as const, '1.3');
-  return { cert: readableFile(obj.cert, `${path}.cert`), key: readableFile(obj.key, `${path}.key`), ca, client_auth: clientAuth, min_version: minVersion };
+  return { cert: readableFile(section.cert, `${path}.cert`), key: readableFile(section.key, `${path}.key`), ca, client_auth: clientAuth, min_version: rules.mutualOnly === true ? '1.3' : (section.min_version ?? '1.3') };
 }
 
 function readableFile(value: unknown, path: string): string {
@@ -57,10 +55,4 @@ function readableFile(value: unknown, path: string): string {
     throw new ConfigError(`cannot read ${path} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return file;
-}
-
-function choice<T extends string>(value: unknown, path: string, allowed: readonly T[], dflt: T): T {
-  if (value === undefined || value === null) return dflt;
-  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new ConfigError(`Expected one of ${allowed.join(', ')} for ${path} but received ${describe(value)}`);
-  return value as T;
 }

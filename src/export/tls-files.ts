@@ -18,5 +18,5 @@ export function readTlsFiles(tls: ExportTlsConfig, exporter: string): TlsMateria
       throw new ConfigError(`${exporter}: cannot read TLS file ${path}: ${(err as Error).message}`);
     }
   };
-  return { ca: read(tls.ca_file), cert: read(tls.cert_file), key: read(tls.key_file) };
+  return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
 }
