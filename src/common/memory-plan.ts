@@ -178,6 +178,22 @@ function derivedWorkers(input: PlanInput): number {
   return input.workers ?? clamp(Math.floor(input.limitBytes / LIMIT_PER_WORKER), 1, Math.max(1, input.cores));
 }
 
+/** Each planned size: its configuration key, and its field in PlanInput and PlannedSizes. */
+const PLANNED_KEYS: readonly (readonly [string, keyof PlannedSizes & keyof PlanInput])[] = [
+  ['ingest.workers', 'workers'],
+  ['rings.green_bytes', 'greenBytes'],
+  ['rings.red_bytes', 'redBytes'],
+  ['rings.replay_bytes', 'replayBytes'],
+  ['ingest.max_message_bytes', 'maxMessageBytes'],
+  ['ingest.otlp_http.max_body_bytes', 'maxBodyBytes'],
+  ['ingest.lines.max_line_bytes', 'maxLineBytes'],
+  ['ingest.max_inflight_bytes', 'maxInflightBytes'],
+  ['ingest.max_heap_mib', 'ingestHeapMib'],
+  ['export.max_heap_mib', 'exportHeapMib'],
+  ['vault.max_heap_mib', 'vaultHeapMib'],
+  ['vault.write_buffer_bytes', 'vaultWriteBytes'],
+];
+
 function assemble(input: PlanInput, s: PlannedSizes, budget: number, exportBuffers: number): MemoryPlan {
   const processes = [
     ...Array<number>(s.workers).fill(s.ingestHeapMib),
@@ -200,21 +216,9 @@ function assemble(input: PlanInput, s: PlannedSizes, budget: number, exportBuffe
     export_buffers: input.exportProcesses * exportBuffers,
   };
   const total = Object.values(parts).reduce((a, b) => a + b, 0);
-  const explicit = (v: number | undefined): SizeSource => (v === undefined ? 'derived' : 'explicit');
-  const sizes: MemoryPlan['sizes'] = {
-    'ingest.workers': { value: s.workers, source: explicit(input.workers) },
-    'rings.green_bytes': { value: s.greenBytes, source: explicit(input.greenBytes) },
-    'rings.red_bytes': { value: s.redBytes, source: explicit(input.redBytes) },
-    'rings.replay_bytes': { value: s.replayBytes, source: explicit(input.replayBytes) },
-    'ingest.max_message_bytes': { value: s.maxMessageBytes, source: explicit(input.maxMessageBytes) },
-    'ingest.otlp_http.max_body_bytes': { value: s.maxBodyBytes, source: explicit(input.maxBodyBytes) },
-    'ingest.lines.max_line_bytes': { value: s.maxLineBytes, source: explicit(input.maxLineBytes) },
-    'ingest.max_inflight_bytes': { value: s.maxInflightBytes, source: explicit(input.maxInflightBytes) },
-    'ingest.max_heap_mib': { value: s.ingestHeapMib, source: explicit(input.ingestHeapMib) },
-    'export.max_heap_mib': { value: s.exportHeapMib, source: explicit(input.exportHeapMib) },
-    'vault.max_heap_mib': { value: s.vaultHeapMib, source: explicit(input.vaultHeapMib) },
-    'vault.write_buffer_bytes': { value: s.vaultWriteBytes, source: explicit(input.vaultWriteBytes) },
-  };
+  const sizes = Object.fromEntries(
+    PLANNED_KEYS.map(([key, field]) => [key, { value: s[field], source: (input[field] === undefined ? 'derived' : 'explicit') as SizeSource }]),
+  );
   return { limit_bytes: input.limitBytes, limit_source: input.limitSource, fraction: input.fraction, budget_bytes: budget, parts, total_bytes: total, sizes };
 }
 
