@@ -106,7 +106,7 @@ cgroupTest(`a real memory cgroup with a 256 MiB limit, joined by a child process
   writeFileSync(join(dir, v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(256 * MiB));
   // The child joins the cgroup first, then looks at its own /proc/self/cgroup as the supervisor does.
   const probe = `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'cgroup.procs'))}, String(process.pid));
-    const s = require(${JSON.stringify(join(__dirname, '../src/supervisor/memory-source.js'))}).detectMemorySource();
+    const s = require(${JSON.stringify(join(__dirname, '../src/common/memory-source.js'))}).detectMemorySource();
     console.log(JSON.stringify({ kind: s.kind, path: s.path, ...s.read() }));`;
   const seen = JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' })) as { kind: string; path: string; usageBytes: number; limitBytes: number };
   t.is(seen.kind, v1 ? 'cgroup-v1' : 'cgroup-v2');
