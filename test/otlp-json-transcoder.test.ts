@@ -6,6 +6,7 @@ import { JsonBytes } from '../src/export/json-bytes';
 import { MAX_DEPTH, OtlpJsonTranscoder } from '../src/export/otlp-json-transcoder';
 import { referenceJson } from './helpers/otlp-json-reference';
 import { randomInt, seededRandom, type Random } from './fixtures/vault-records';
+import { WireType } from '../src/common/otlp-wire';
 
 /*
  * Random requests are written here field by field (not through protobufjs's encoder), so
@@ -15,12 +16,8 @@ import { randomInt, seededRandom, type Random } from './fixtures/vault-records';
  * varints longer than needed, invalid UTF-8.
  */
 
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const START_GROUP = 3;
-const END_GROUP = 4;
-const FIXED32 = 5;
+// The wire types, as locals: the walk compares them on every field.
+const { Varint: VARINT, Fixed64: FIXED64, Len: LEN, StartGroup: START_GROUP, EndGroup: END_GROUP, Fixed32: FIXED32 } = WireType;
 
 function varint(value: bigint): Buffer {
   const bytes: number[] = [];

@@ -25,6 +25,7 @@
  */
 import { PoisonRecordError } from '../common/errors';
 import type { JsonBytes } from './json-bytes';
+import { WireType } from '../common/otlp-wire';
 
 /**
  * Messages nested deeper than this (the request is depth 0; an AnyValue in a log record's
@@ -37,12 +38,8 @@ export const MAX_DEPTH = 100;
 const TRACE_ID_BYTES = 16;
 const SPAN_ID_BYTES = 8;
 
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const START_GROUP = 3;
-const END_GROUP = 4;
-const FIXED32 = 5;
+// The wire types, as locals: the walk compares them on every field.
+const { Varint: VARINT, Fixed64: FIXED64, Len: LEN, StartGroup: START_GROUP, EndGroup: END_GROUP, Fixed32: FIXED32 } = WireType;
 
 const CLOSE = 0x7d;
 const COMMA = 0x2c;
