@@ -131,3 +131,23 @@ test.serial('one connection holds at most half the budget: its third stalled str
   const limit = openFileSoftLimit(await engine.childPid('ingest-0'));
   t.true(listeners * maxConnections < limit, `${listeners} listeners × ${maxConnections} connections against an open-file limit of ${limit}`);
 });
+
+test.serial('a stream that trickles a byte at a time, under the idle timeout, is still reset at stream_timeout_ms and its bytes given back', async (t) => {
+  const engine = await startEngine({ ingest: { workers: 1, otlp_grpc: { stream_idle_timeout_ms: 2000, stream_timeout_ms: 3000 } } });
+  t.teardown(() => engine.cleanup());
+  const session = connect(`http://127.0.0.1:${engine.grpcPort}`);
+  t.teardown(() => session.destroy());
+  // A message announced at 1 MiB, then one byte every 300 ms: the idle timer never fires.
+  const { stream, answer } = startUpload(session, stalledUpload(5 + 1024));
+  const trickle = setInterval(() => stream.write(Buffer.alloc(1)), 300);
+  t.teardown(() => clearInterval(trickle));
+  const started = performance.now();
+  const headers = await answer;
+  clearInterval(trickle);
+  const tookMs = performance.now() - started;
+  t.is(headers['grpc-status'], '14', 'UNAVAILABLE, which a client may retry');
+  t.regex(String(headers['grpc-message']), /stream_timeout_ms/);
+  t.true(tookMs >= 2500, `not before the bound (${Math.round(tookMs)} ms)`);
+  const s = await scrapeUntil(engine.metricsPort, (m) => valueOf(m, 'gophership_ingest_inflight_bytes') === 0);
+  t.is(valueOf(s, 'gophership_ingest_refused_requests_total', { protocol: 'otlp_grpc', reason: 'stream_idle' }), 1);
+});

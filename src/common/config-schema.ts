@@ -273,6 +273,8 @@ export const configSchema = section({
       // A healthy client sends a DATA frame (16 KiB at most) far more often; 10 s is also
       // the OpenTelemetry SDKs' default export timeout, past which the client gave up anyway.
       stream_idle_timeout_ms: duration(100, HOUR_MS, 10_000, { description: "A request whose message is not complete within this long of its last DATA frame (or of its headers) is answered `UNAVAILABLE` (retryable), its stream reset, its bytes given back to `max_inflight_bytes`, and counted (`reason=\"stream_idle\"`). A healthy client sends a frame (16 KiB at most) far more often; 10 s is also the OpenTelemetry SDKs' default export timeout, past which the client has given up anyway. A connection with no frames at all for 2 minutes is closed gracefully (GOAWAY), so that idle clients do not keep `max_connections` full." }),
+      // As an OTLP/HTTP request's whole-request bound: enough for the largest message on a slow link.
+      stream_timeout_ms: duration(100, HOUR_MS, 60_000, { description: "A request whose message is not complete this long after its headers is answered `UNAVAILABLE` (retryable), its stream reset and its bytes given back, however it trickles (a byte now and then keeps `stream_idle_timeout_ms` from firing); counted with the stalled ones (`reason=\"stream_idle\"`). 60 s carries the largest message on a slow link, as `ingest.otlp_http.request_timeout_ms` does." }),
       tls: listenerTls({ description: "TLS on the TCP listeners (Unix sockets stay plaintext, guarded by their file mode)." }),
       insecure: insecure({ description: "Allow a plaintext TCP listener on a non-loopback address. Without it, such a listener stops the start with `GS_CONFIG_INVALID` naming the address and both fixes." }),
     }),

@@ -60,6 +60,7 @@ runChild(async ({ index, config, inheritedFds }, log) => {
         maxConcurrentStreams: grpc.max_concurrent_streams,
         windowBytes: grpc.window_bytes,
         streamIdleTimeoutMs: grpc.stream_idle_timeout_ms,
+        streamTimeoutMs: grpc.stream_timeout_ms,
         maxConnections,
         inflight,
         log,

@@ -50,6 +50,8 @@ export interface OtlpGrpcServerOptions {
   retryDelayMs?: number;
   /** A request with no DATA frame for this long is reset and its bytes given back; absent: never. */
   streamIdleTimeoutMs?: number;
+  /** A request whose message is not complete this long after its headers is reset the same way, however it trickles; absent: never. */
+  streamTimeoutMs?: number;
   /** Connections this listener holds at once (connection-cap.ts); absent: no cap. */
   maxConnections?: number;
   log?: Logger;
@@ -84,7 +86,7 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
 const EMPTY_RESPONSE_MESSAGE = Buffer.alloc(5);
 
 export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcServer {
-  const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes, streamIdleTimeoutMs } = options;
+  const { sink, maxMessageBytes, maxConcurrentStreams, windowBytes, streamIdleTimeoutMs, streamTimeoutMs } = options;
   const inflight = options.inflight ?? new InflightBudget(4 * maxMessageBytes, maxMessageBytes);
   const log = options.log ?? createLogger('otlp-grpc');
   const connectionWindow = Math.max(windowBytes, Math.min(windowBytes * maxConcurrentStreams, MAX_CONNECTION_WINDOW));
@@ -175,6 +177,11 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     const idle = streamIdleTimeoutMs === undefined ? undefined : setTimeout(() => {
       if (!answered) answer('streamIdle', GrpcStatus.UNAVAILABLE, `no DATA frame for ${streamIdleTimeoutMs} ms before the message was complete (ingest.otlp_grpc.stream_idle_timeout_ms)`);
     }, streamIdleTimeoutMs);
+    // A client that trickles a byte now and then refreshes the idle timer for ever: the
+    // whole upload gets a bound of its own, counted with the stalled ones.
+    const slow = streamTimeoutMs === undefined ? undefined : setTimeout(() => {
+      if (!answered) answer('streamIdle', GrpcStatus.UNAVAILABLE, `message not complete ${streamTimeoutMs} ms after its headers (ingest.otlp_grpc.stream_timeout_ms)`);
+    }, streamTimeoutMs);
 
     stream.on('data', (chunk: Buffer) => {
       if (answered) return;
@@ -187,6 +194,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     });
     stream.once('end', () => {
       clearTimeout(idle);
+      clearTimeout(slow);
       // node:http2 also ends the readable side when the client resets the stream (CANCEL or
       // NO_ERROR); only a real END_STREAM on a stream we can still answer completes a request.
       if (answered || stream.closed || stream.destroyed) return;
@@ -207,6 +215,7 @@ export function createOtlpGrpcServer(options: OtlpGrpcServerOptions): OtlpGrpcSe
     stream.once('close', () => {
       clearTimeout(timer);
       clearTimeout(idle);
+      clearTimeout(slow);
       share.give(held);
       if (!answered) counters.cancelled++;
     });
