@@ -6,7 +6,8 @@ import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { PoisonRecordError } from '../src/common/errors';
-import { ExportLogsServiceRequest, RetryInfo, Status, decodeLogsRequest, encodeRetryableStatus, int64ToDecimal } from '../src/common/otlp-proto';
+import { ExportLogsServiceRequest, RetryInfo, Status, decodeLogsRequest, int64ToDecimal } from '../src/common/otlp-proto';
+import { encodeRetryableStatus } from '../src/common/rpc-status';
 import { JsonBytes } from '../src/export/json-bytes';
 import { OtlpJsonTranscoder } from '../src/export/otlp-json-transcoder';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { encodeRetryableStatus } from '../src/common/otlp-proto';
+import { encodeRetryableStatus } from '../src/common/rpc-status';
 import { backoffMs, grpcRetryable, httpRetryable, retryAfterMs, retryInfoDelayMs } from '../src/export/retry-policy';
 
 test('the OTLP table of retryable gRPC codes; RESOURCE_EXHAUSTED only with a RetryInfo', (t) => {

@@ -209,5 +209,3 @@ export function int64ToDecimal(value: Int64): string {
   return (value.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
 }
 
-// Written by hand for ingest, which loads no protobufjs; here for the exporter's tests and tools.
-export { encodeRetryableStatus } from './rpc-status';

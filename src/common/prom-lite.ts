@@ -32,7 +32,7 @@ export function collectDefaultMetricsLite(registry: Prom.Registry, prefix: strin
   const counter = (name: string, help: string): Prom.Counter => new Counter({ name: `${prefix}${name}`, help, labelNames: Object.keys(labels), registers: [registry] });
   const user = counter('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.');
   const system = counter('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.');
-  const total = new Counter({
+  new Counter({
     name: `${prefix}process_cpu_seconds_total`,
     help: 'Total user and system CPU time spent in seconds.',
     labelNames: Object.keys(labels),
@@ -46,5 +46,4 @@ export function collectDefaultMetricsLite(registry: Prom.Registry, prefix: strin
       last = now;
     },
   });
-  void total;
 }

@@ -65,6 +65,8 @@ export class ExportPipeline {
   private readonly aborter = new AbortController();
   /** ResourceLogs prepared at once, at the most: an eighth of the heap cap at RESOURCE_LOGS_HEAP_BYTES each. */
   private readonly resourceBudget: number;
+  /** The most an OTLP/JSON record may weigh decoded (otlp-json-scan.ts), from the heap cap. */
+  private readonly jsonUnits: number;
 
   /**
    * `instance` is the exporter process's index. With several exporter processes each writes
@@ -84,6 +86,7 @@ export class ExportPipeline {
     this.exporters = config.exporters.map((e, i) => new MeasuredExporter(this.makeExporter(e, `${e.type}[${i}]`, own)));
     this.splicer = resourceSplicer(config.enrich);
     this.merge = attributeMerge(config.enrich);
+    this.jsonUnits = jsonUnitBudget(config.export.max_heap_mib);
     this.resourceBudget = Math.max(64, Math.floor((config.export.max_heap_mib * 1024 * 1024) / 8 / RESOURCE_LOGS_HEAP_BYTES));
     this.json = this.exporters.some((e) => e.writesJson) ? new JsonBytes() : null;
     this.counts = this.exporters.some((e) => !e.writesJson);
@@ -209,7 +212,7 @@ export class ExportPipeline {
   private requestOf(record: ExportInput): Uint8Array {
     const max = largestPayload(this.config);
     if (record.kind === RecordKind.OtlpGrpc || record.kind === RecordKind.OtlpHttpProto) return payloadOf(record, max);
-    return encodeLogsRequest(decodeRecord(record as RingRecord, max, jsonUnitBudget(this.config.export.max_heap_mib)));
+    return encodeLogsRequest(decodeRecord(record as RingRecord, max, this.jsonUnits));
   }
 
   private async exportTo(exporter: Exporter, batch: ExportBatch): Promise<void> {
